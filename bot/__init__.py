@@ -1,0 +1,1 @@
+"""Jańa Jol bot: configuration, application wiring, middlewares and the entry point."""

@@ -1,0 +1,96 @@
+"""Settings from environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Language = Literal["kk", "ru", "en"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: AnyHttpUrl | None = None
+    database_path: Path = Path("data/bot.sqlite3")
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    default_language: Language = "kk"
+    timezone: str = "Asia/Almaty"
+    log_level: LogLevel = "INFO"
+    # Seconds to let in-flight handlers finish after SIGTERM before closing the database.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("must look like 123456789:AA... (the token from @BotFather)")
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            bad = [p for p in parts if not p.isdigit()]
+            if bad:
+                raise ValueError(
+                    f"must be comma-separated numeric Telegram user ids, got {bad[0]!r}"
+                )
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("default_language", "log_level", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Almaty)"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def token(self) -> str:
+        if self.bot_token is None:
+            raise ConfigError("BOT_TOKEN is not set: get a token from @BotFather and set BOT_TOKEN")
+        return self.bot_token.get_secret_value()
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line meant for the operator."""
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming each bad variable and what is wrong with it."""
+    parts = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None

@@ -1,0 +1,81 @@
+"""Translations: catalogs compiled in memory at start, the locale of each update, Babel dates."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import TelegramObject
+from aiogram.types import User as TelegramUser
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel.dates import format_datetime as babel_format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from db.users import User
+from locales import DOMAIN, LOCALES_DIR
+
+LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
+LANGUAGE_NAMES: dict[str, str] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+
+class CatalogI18n(I18n):
+    """Loads the .po catalogs directly (compiled in memory), so no build step can be forgotten."""
+
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        translations: dict[str, gettext.GNUTranslations] = {}
+        for po_path in sorted(self.path.glob(f"*/LC_MESSAGES/{self.domain}.po")):
+            locale = po_path.parent.parent.name
+            with po_path.open("rb") as source:
+                catalog = read_po(source, locale=locale)
+            compiled = io.BytesIO()
+            write_mo(compiled, catalog)
+            compiled.seek(0)
+            translations[locale] = gettext.GNUTranslations(compiled)
+        return translations
+
+
+def create_i18n(default_locale: str) -> CatalogI18n:
+    return CatalogI18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+
+
+def pick_language(saved: str | None, telegram_code: str | None, default: str) -> str:
+    """The user's saved choice, else Telegram's language when we have it, else the default."""
+    if saved in LANGUAGES:
+        return str(saved)
+    if telegram_code:
+        base = telegram_code.split("-")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return default
+
+
+class UserI18nMiddleware(I18nMiddleware):
+    """Runs after UserMiddleware (which puts our `user` row into data)."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user: User | None = data.get("user")
+        from_user: TelegramUser | None = data.get("event_from_user")
+        return pick_language(
+            user.language if user else None,
+            from_user.language_code if from_user else None,
+            self.i18n.default_locale,
+        )
+
+
+def format_datetime(moment: datetime, locale: str, zone: ZoneInfo, fmt: str = "medium") -> str:
+    """Date and time in the user's language and zone (Babel; never strftime month names)."""
+    return str(babel_format_datetime(moment, fmt, tzinfo=zone, locale=locale))
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Marks a string for extraction; it is translated where it is shown (per user language)."""
+    return message
+
+
+def translations_of(i18n: I18n, message: str) -> frozenset[str]:
+    """The message in every language, to match a button label whichever language it was sent in."""
+    return frozenset(i18n.gettext(message, locale=lang) for lang in LANGUAGES) | {message}

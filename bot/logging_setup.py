@@ -1,0 +1,14 @@
+"""Log format and levels. INFO never carries names, message texts or phone numbers."""
+
+from __future__ import annotations
+
+import logging
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aiogram's per-update INFO lines are noise at scale; keep its warnings.
+    logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))

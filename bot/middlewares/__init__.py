@@ -1,0 +1,1 @@
+"""Update-level middlewares, outermost first: in-flight tracking, user row, locale, error reply."""

@@ -1,0 +1,155 @@
+"""Telegram's sending limits for every request the bot makes.
+
+aiogram has no rate limiting or retry of its own. This session middleware
+- keeps outgoing messages within 30 in any one-second window, across all chats,
+- keeps each chat to about one message per second (short bursts allowed),
+- on 429 waits the server's retry_after and tries again (a 429 means it was not delivered).
+Network errors and 5xx are not retried here: a lost answer may hide a delivered
+message, so the caller (the delivery engine) decides with its own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from typing import TYPE_CHECKING, cast
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import (
+    CopyMessage,
+    CopyMessages,
+    ForwardMessage,
+    ForwardMessages,
+    SendAnimation,
+    SendAudio,
+    SendContact,
+    SendDocument,
+    SendLocation,
+    SendMediaGroup,
+    SendMessage,
+    SendPhoto,
+    SendVenue,
+    SendVideo,
+    SendVoice,
+)
+from aiogram.methods.base import TelegramMethod, TelegramType
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.methods import Response
+
+log = logging.getLogger(__name__)
+
+
+class SlidingWindowLimiter:
+    """At most `limit` acquisitions in any window of `period` seconds.
+
+    A leaky bucket lets up to twice its rate through a sliding window (a full burst,
+    then the refill); Telegram counts per window, so this keeps exact timestamps.
+    """
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self._stamps: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._stamps and now - self._stamps[0] >= self.period:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.limit:
+                    self._stamps.append(now)
+                    return
+                await asyncio.sleep(self.period - (now - self._stamps[0]))
+
+    def idle(self) -> bool:
+        return not self._stamps or time.monotonic() - self._stamps[-1] >= self.period
+
+
+MESSAGE_METHODS = (
+    SendMessage,
+    SendPhoto,
+    SendDocument,
+    SendLocation,
+    SendVenue,
+    SendVoice,
+    SendAudio,
+    SendVideo,
+    SendAnimation,
+    SendContact,
+    SendMediaGroup,
+    CopyMessage,
+    CopyMessages,
+    ForwardMessage,
+    ForwardMessages,
+)
+
+
+class RateLimitMiddleware(BaseRequestMiddleware):
+    def __init__(
+        self,
+        *,
+        per_second: int = 30,
+        per_chat_burst: int = 3,
+        per_chat_period: float = 3.0,
+        max_retries: int = 5,
+        max_chats_tracked: int = 10_000,
+    ) -> None:
+        # A little slack over one second: requests may reach Telegram slightly out of order.
+        self._global = SlidingWindowLimiter(per_second, 1.05)
+        self._per_chat_burst = per_chat_burst
+        self._per_chat_period = per_chat_period
+        self._chats: OrderedDict[int | str, SlidingWindowLimiter] = OrderedDict()
+        self._max_chats = max_chats_tracked
+        self._max_retries = max_retries
+        self.retries_after_429 = 0
+
+    def _chat_limiter(self, chat_id: int | str) -> SlidingWindowLimiter:
+        limiter = self._chats.get(chat_id)
+        if limiter is None:
+            limiter = SlidingWindowLimiter(self._per_chat_burst, self._per_chat_period)
+            self._chats[chat_id] = limiter
+            if len(self._chats) > self._max_chats:
+                _, oldest = next(iter(self._chats.items()))
+                if oldest.idle():  # forgetting a busy chat would let it burst again
+                    self._chats.popitem(last=False)
+        else:
+            self._chats.move_to_end(chat_id)
+        return limiter
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not isinstance(method, MESSAGE_METHODS):
+            return await make_request(bot, method)
+        chat_id = getattr(method, "chat_id", None)
+        attempt = 0
+        while True:
+            if isinstance(chat_id, int | str):
+                await self._chat_limiter(chat_id).acquire()
+            await self._global.acquire()
+            try:
+                return await make_request(bot, cast("TelegramMethod[TelegramType]", method))
+            except TelegramRetryAfter as exc:
+                attempt += 1
+                if attempt > self._max_retries:
+                    raise
+                self.retries_after_429 += 1
+                log.warning(
+                    "Telegram asked to wait %ss (429); retrying %s",
+                    exc.retry_after,
+                    type(method).__name__,
+                )
+                await asyncio.sleep(exc.retry_after)

@@ -1,0 +1,78 @@
+"""Versioned schema migrations.
+
+Each file `db/migrations/NNNN_name.sql` is one step, applied in name order inside
+its own BEGIN IMMEDIATE ... COMMIT together with its row in `schema_migrations`,
+so a failing step leaves the database as it was. Steps are recorded by name (not
+only a counter) so features developed side by side can each add theirs.
+`PRAGMA user_version` mirrors the number of applied steps for quick inspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+from db.clock import now_db
+from db.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        """Split a script into statements; `complete_statement` keeps trigger bodies whole."""
+        statements: list[str] = []
+        buffer = ""
+        for line in self.sql.splitlines(keepends=True):
+            buffer += line
+            if sqlite3.complete_statement(buffer):
+                if buffer.strip():
+                    statements.append(buffer.strip())
+                buffer = ""
+        if buffer.strip() and not buffer.strip().startswith("--"):
+            raise ValueError(f"migration {self.name}: unterminated statement at the end")
+        return statements
+
+
+def available_migrations() -> list[Migration]:
+    folder = resources.files("db.migrations")
+    found = [
+        Migration(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    ]
+    return sorted(found, key=lambda m: m.name)
+
+
+async def applied_migrations(db: Database) -> set[str]:
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    return {row["name"] for row in await db.fetchall("SELECT name FROM schema_migrations")}
+
+
+async def migrate(db: Database, migrations: list[Migration] | None = None) -> list[str]:
+    """Apply every pending step; returns the names applied now."""
+    steps = available_migrations() if migrations is None else migrations
+    done = await applied_migrations(db)
+    applied: list[str] = []
+    for step in steps:
+        if step.name in done:
+            continue
+        async with db.transaction() as conn:
+            for statement in step.statements():
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                (step.name, now_db()),
+            )
+            await conn.execute(f"PRAGMA user_version = {len(done) + len(applied) + 1}")
+        applied.append(step.name)
+        log.info("Applied migration %s", step.name)
+    return applied

@@ -1,0 +1,1 @@
+"""SQL migration steps, applied in file-name order by db.migrate."""

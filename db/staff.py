@@ -1,0 +1,65 @@
+"""Staff roles: the ADMIN_IDS bootstrap and caseworker management (shared by the CLI and the bot)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from db import audit
+from db.database import Database
+from db.users import Role, upsert_role
+
+
+async def sync_admins(db: Database, admin_ids: Iterable[int]) -> None:
+    """ADMIN_IDS is the source of truth for admins: grant it to the listed ids, take it from others."""
+    wanted = set(admin_ids)
+    async with db.transaction() as conn:
+        current = {
+            row[0]
+            for row in await conn.execute_fetchall(
+                "SELECT telegram_id FROM users WHERE role = 'admin'"
+            )
+        }
+        for telegram_id in sorted(wanted - current):
+            await upsert_role(conn, telegram_id, Role.ADMIN)
+            await audit.record(conn, "admin.granted", actor_id=None, subject_id=telegram_id)
+        for telegram_id in sorted(current - wanted):
+            await conn.execute(
+                "UPDATE users SET role = 'client' WHERE telegram_id = ?", (telegram_id,)
+            )
+            await audit.record(conn, "admin.revoked", actor_id=None, subject_id=telegram_id)
+
+
+class StaffError(Exception):
+    """A staff change that cannot be made; the message says why."""
+
+
+async def add_caseworker(
+    db: Database, telegram_id: int, name: str, *, actor_id: int | None
+) -> None:
+    name = " ".join(name.split())
+    if not name:
+        raise StaffError("a caseworker needs a name")
+    if len(name) > 100:
+        raise StaffError("the name is longer than 100 characters")
+    async with db.transaction() as conn:
+        row = await (
+            await conn.execute("SELECT role FROM users WHERE telegram_id = ?", (telegram_id,))
+        ).fetchone()
+        if row is not None and row["role"] == Role.ADMIN:
+            raise StaffError(f"{telegram_id} is an administrator (ADMIN_IDS); not changed")
+        await upsert_role(conn, telegram_id, Role.CASEWORKER, name)
+        await audit.record(conn, "caseworker.added", actor_id=actor_id, subject_id=telegram_id)
+
+
+async def remove_caseworker(db: Database, telegram_id: int, *, actor_id: int | None) -> None:
+    async with db.transaction() as conn:
+        row = await (
+            await conn.execute("SELECT role FROM users WHERE telegram_id = ?", (telegram_id,))
+        ).fetchone()
+        if row is None or row["role"] != Role.CASEWORKER:
+            raise StaffError(f"{telegram_id} is not a caseworker")
+        await conn.execute(
+            "UPDATE users SET role = 'client', display_name = NULL WHERE telegram_id = ?",
+            (telegram_id,),
+        )
+        await audit.record(conn, "caseworker.removed", actor_id=actor_id, subject_id=telegram_id)

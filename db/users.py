@@ -1,0 +1,106 @@
+"""Queries on the users table."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiosqlite
+
+from db.clock import now_db
+from db.database import Database
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CASEWORKER = "caseworker"
+    CLIENT = "client"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.CLIENT
+
+
+@dataclass(frozen=True)
+class User:
+    telegram_id: int
+    role: Role
+    language: str | None
+    timezone: str | None
+    display_name: str | None
+    menu_synced: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> User:
+        return cls(
+            telegram_id=row["telegram_id"],
+            role=Role(row["role"]),
+            language=row["language"],
+            timezone=row["timezone"],
+            display_name=row["display_name"],
+            menu_synced=row["menu_synced"],
+        )
+
+
+_COLUMNS = "telegram_id, role, language, timezone, display_name, menu_synced"
+
+
+async def get(db: Database, telegram_id: int) -> User | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE telegram_id = ?", (telegram_id,))
+    return None if row is None else User.from_row(row)
+
+
+async def get_or_create(db: Database, telegram_id: int) -> User:
+    """The common path is one read; only a first contact writes."""
+    user = await get(db, telegram_id)
+    if user is not None:
+        return user
+    now = now_db()
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO users (telegram_id, created_at, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (telegram_id) DO NOTHING",
+            (telegram_id, now, now),
+        )
+        row = await (
+            await conn.execute(
+                f"SELECT {_COLUMNS} FROM users WHERE telegram_id = ?", (telegram_id,)
+            )
+        ).fetchone()
+    assert row is not None
+    return User.from_row(row)
+
+
+async def set_language(db: Database, telegram_id: int, language: str) -> None:
+    await db.execute(
+        "UPDATE users SET language = ?, updated_at = ? WHERE telegram_id = ?",
+        (language, now_db(), telegram_id),
+    )
+
+
+async def set_menu_synced(db: Database, telegram_id: int, marker: str) -> None:
+    await db.execute(
+        "UPDATE users SET menu_synced = ? WHERE telegram_id = ?", (marker, telegram_id)
+    )
+
+
+async def upsert_role(
+    conn: aiosqlite.Connection, telegram_id: int, role: Role, display_name: str | None = None
+) -> None:
+    """Inside a caller's transaction: create the person if needed and set the role."""
+    now = now_db()
+    await conn.execute(
+        "INSERT INTO users (telegram_id, role, display_name, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (telegram_id) DO UPDATE SET role = excluded.role, "
+        "display_name = COALESCE(excluded.display_name, users.display_name), "
+        "updated_at = excluded.updated_at",
+        (telegram_id, role.value, display_name, now, now),
+    )
+
+
+async def staff(db: Database) -> list[User]:
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM users WHERE role <> 'client' ORDER BY role, telegram_id"
+    )
+    return [User.from_row(r) for r in rows]

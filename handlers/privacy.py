@@ -1,0 +1,32 @@
+"""/privacy: what is stored, who sees it, how to delete it."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.menu import Label, MenuButton
+
+router = Router(name="privacy")
+
+
+def privacy_text() -> str:
+    return _(
+        "<b>Your data</b>\n\n"
+        "We store only what the service needs: your Telegram number (id), your language "
+        "and, if a probation officer invited you, your messages with that officer and your "
+        "check-ins and appointments. We do not store your phone number.\n\n"
+        "<b>Who sees it</b>\n"
+        "Only your own probation officer and the programme administrators. Nobody else.\n\n"
+        "<b>Deleting it</b>\n"
+        "You can ask to delete your data at any time: write to your officer or to the "
+        "programme administrators. The service directory works without any of your data."
+    )
+
+
+@router.message(Command("privacy"))
+@router.message(MenuButton(Label.PRIVACY))
+async def show_privacy(message: Message) -> None:
+    await message.answer(privacy_text())
