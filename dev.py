@@ -51,6 +51,7 @@ def cmd_run(extra: list[str]) -> None:
 def cmd_test(extra: list[str]) -> None:
     ensure_venv()
     _run(PY, "-m", "ruff", "check", ".")
+    _run(PY, "-m", "ruff", "format", "--check", ".")
     _run(PY, "-m", "mypy")
     _run(PY, "-m", "pytest", *extra)
 

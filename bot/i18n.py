@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +26,16 @@ LANGUAGE_NAMES: dict[str, str] = {"kk": "Қазақша", "ru": "Русский"
 
 class CatalogI18n(I18n):
     """Loads the .po catalogs directly (compiled in memory), so no build step can be forgotten."""
+
+    @contextmanager
+    def context(self) -> Iterator[I18n]:
+        # aiogram's context mixin gives every subclass its own ContextVar, but `gettext()`
+        # looks the instance up on I18n itself: register there.
+        token = I18n.set_current(self)
+        try:
+            yield self
+        finally:
+            I18n.reset_current(token)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}

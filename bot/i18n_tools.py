@@ -21,7 +21,7 @@ from locales import DOMAIN, LOCALES_DIR
 
 ROOT = LOCALES_DIR.parent
 LANGUAGES = ("kk", "ru", "en")
-KEYWORDS = ("_:1,1t", "_:1,2", "__", "__:1,2", "N_")
+KEYWORDS = ("_:1,1t", "_:1,2", "__:1,1t", "__:1,2", "N_")
 POT = LOCALES_DIR / f"{DOMAIN}.pot"
 
 

@@ -2,8 +2,10 @@
 
 aiogram has no rate limiting or retry of its own. This session middleware
 - keeps outgoing messages within 30 in any one-second window, across all chats,
-- keeps each chat to about one message per second (short bursts allowed),
 - on 429 waits the server's retry_after and tries again (a 429 means it was not delivered).
+Per-chat pacing (about one message a second) is not done here: replies follow a
+person's own pace, and what the bot pushes on its own (reminders, broadcasts)
+goes through the delivery engine in scheduler/, which paces each chat.
 Network errors and 5xx are not retried here: a lost answer may hide a delivered
 message, so the caller (the delivery engine) decides with its own bookkeeping.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from typing import TYPE_CHECKING, cast
 
 from aiogram.client.session.middlewares.base import (
@@ -71,9 +73,6 @@ class SlidingWindowLimiter:
                     return
                 await asyncio.sleep(self.period - (now - self._stamps[0]))
 
-    def idle(self) -> bool:
-        return not self._stamps or time.monotonic() - self._stamps[-1] >= self.period
-
 
 MESSAGE_METHODS = (
     SendMessage,
@@ -99,32 +98,12 @@ class RateLimitMiddleware(BaseRequestMiddleware):
         self,
         *,
         per_second: int = 30,
-        per_chat_burst: int = 3,
-        per_chat_period: float = 3.0,
         max_retries: int = 5,
-        max_chats_tracked: int = 10_000,
     ) -> None:
         # A little slack over one second: requests may reach Telegram slightly out of order.
         self._global = SlidingWindowLimiter(per_second, 1.05)
-        self._per_chat_burst = per_chat_burst
-        self._per_chat_period = per_chat_period
-        self._chats: OrderedDict[int | str, SlidingWindowLimiter] = OrderedDict()
-        self._max_chats = max_chats_tracked
         self._max_retries = max_retries
         self.retries_after_429 = 0
-
-    def _chat_limiter(self, chat_id: int | str) -> SlidingWindowLimiter:
-        limiter = self._chats.get(chat_id)
-        if limiter is None:
-            limiter = SlidingWindowLimiter(self._per_chat_burst, self._per_chat_period)
-            self._chats[chat_id] = limiter
-            if len(self._chats) > self._max_chats:
-                _, oldest = next(iter(self._chats.items()))
-                if oldest.idle():  # forgetting a busy chat would let it burst again
-                    self._chats.popitem(last=False)
-        else:
-            self._chats.move_to_end(chat_id)
-        return limiter
 
     async def __call__(
         self,
@@ -134,11 +113,8 @@ class RateLimitMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         if not isinstance(method, MESSAGE_METHODS):
             return await make_request(bot, method)
-        chat_id = getattr(method, "chat_id", None)
         attempt = 0
         while True:
-            if isinstance(chat_id, int | str):
-                await self._chat_limiter(chat_id).acquire()
             await self._global.acquire()
             try:
                 return await make_request(bot, cast("TelegramMethod[TelegramType]", method))

@@ -33,15 +33,20 @@ class Database:
     async def connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._open()
-        await self._writer.execute("PRAGMA journal_mode=WAL")
+        # execute_fetchall, not execute: a PRAGMA that returns a row keeps its statement
+        # (and its lock) open until the cursor is exhausted.
+        await self._writer.execute_fetchall("PRAGMA journal_mode=WAL")
         self._reader = await self._open()
 
     async def _open(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        for pragma in (
+            f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            await conn.execute_fetchall(pragma)
         return conn
 
     async def close(self) -> None:

@@ -1,4 +1,8 @@
-"""One aiogram Router per feature. Order matters: the fallback router comes last."""
+"""One aiogram Router per feature, each built by its module's `create_router()`.
+
+Routers are built per application (not at import) so that tests can run several
+bots in one process. Order matters: the fallback router comes last.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from handlers import fallback, help, language, privacy, staff, start
 
 def feature_routers() -> list[Router]:
     return [
-        start.router,
-        language.router,
-        help.router,
-        privacy.router,
-        staff.router,
-        fallback.router,  # last: catches what nothing else did
+        start.create_router(),
+        language.create_router(),
+        help.create_router(),
+        privacy.create_router(),
+        staff.create_router(),
+        fallback.create_router(),  # last: catches what nothing else did
     ]

@@ -12,14 +12,11 @@ from bot.commands import staff_command_names
 from bot.menu import main_menu
 from db.users import Role, User
 
-router = Router(name="fallback")
-
 
 def _command_name(text: str) -> str:
     return text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
 
 
-@router.message(F.text.startswith("/"))
 async def unknown_command(message: Message, user: User) -> None:
     name = _command_name(message.text or "/")
     if name in staff_command_names() and user.role is Role.CLIENT:
@@ -31,7 +28,6 @@ async def unknown_command(message: Message, user: User) -> None:
     await message.answer(text, reply_markup=main_menu(user.role))
 
 
-@router.message()
 async def unexpected_message(message: Message, user: User, state: FSMContext) -> None:
     if await state.get_state() is not None:
         # A step is waiting for something else (usually text); say so without losing the step.
@@ -46,8 +42,15 @@ async def unexpected_message(message: Message, user: User, state: FSMContext) ->
     await message.answer(text, reply_markup=main_menu(user.role))
 
 
-@router.callback_query()
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     # Old, forged or foreign callback data: nothing is changed, the person is told.
     callback_answer.text = _("This button is no longer active. Please use the menu.")
     callback_answer.show_alert = True
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unexpected_message)
+    router.callback_query.register(stale_button)
+    return router

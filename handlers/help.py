@@ -10,8 +10,6 @@ from aiogram.utils.i18n import gettext as _
 from bot.menu import Label, MenuButton, main_menu
 from db.users import Role, User
 
-router = Router(name="help")
-
 
 def help_text(role: Role) -> str:
     common = _(
@@ -39,7 +37,12 @@ def help_text(role: Role) -> str:
     return f"{intro}\n\n{common}"
 
 
-@router.message(Command("help"))
-@router.message(MenuButton(Label.HELP))
 async def show_help(message: Message, user: User) -> None:
     await message.answer(help_text(user.role), reply_markup=main_menu(user.role))
+
+
+def create_router() -> Router:
+    router = Router(name="help")
+    router.message.register(show_help, Command("help"))
+    router.message.register(show_help, MenuButton(Label.HELP))
+    return router

@@ -18,8 +18,6 @@ from db.database import Database
 from db.users import User
 from handlers.texts import greeting
 
-router = Router(name="language")
-
 # Shown before we know the language, so it is written in all three on purpose.
 PICK_LANGUAGE = (
     "«Сен қоғамға керексің!» · «Ты нужен обществу!» · «Society needs you!»\n\n"
@@ -39,13 +37,10 @@ def language_picker() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@router.message(Command("language"))
-@router.message(MenuButton(Label.LANGUAGE))
 async def ask_language(message: Message) -> None:
     await message.answer(PICK_LANGUAGE, reply_markup=language_picker())
 
 
-@router.callback_query(LanguageChoice.filter(F.code.in_(LANGUAGES)))
 async def choose_language(
     query: CallbackQuery,
     callback_data: LanguageChoice,
@@ -73,3 +68,11 @@ async def choose_language(
     fresh = await users.get(db, user.telegram_id)
     if fresh is not None:
         await menus.sync_user(bot, fresh)
+
+
+def create_router() -> Router:
+    router = Router(name="language")
+    router.message.register(ask_language, Command("language"))
+    router.message.register(ask_language, MenuButton(Label.LANGUAGE))
+    router.callback_query.register(choose_language, LanguageChoice.filter(F.code.in_(LANGUAGES)))
+    return router

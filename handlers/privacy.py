@@ -9,8 +9,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.menu import Label, MenuButton
 
-router = Router(name="privacy")
-
 
 def privacy_text() -> str:
     return _(
@@ -26,7 +24,12 @@ def privacy_text() -> str:
     )
 
 
-@router.message(Command("privacy"))
-@router.message(MenuButton(Label.PRIVACY))
 async def show_privacy(message: Message) -> None:
     await message.answer(privacy_text())
+
+
+def create_router() -> Router:
+    router = Router(name="privacy")
+    router.message.register(show_privacy, Command("privacy"))
+    router.message.register(show_privacy, MenuButton(Label.PRIVACY))
+    return router

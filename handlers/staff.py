@@ -13,12 +13,7 @@ from db import users
 from db.database import Database
 from db.users import Role
 
-router = Router(name="staff")
-restrict(router, admins_only())
 
-
-@router.message(Command("staff"))
-@router.message(MenuButton(Label.STAFF))
 async def list_staff(message: Message, db: Database) -> None:
     members = await users.staff(db)
     role_names = {Role.ADMIN: _("administrator"), Role.CASEWORKER: _("caseworker")}
@@ -35,3 +30,11 @@ async def list_staff(message: Message, db: Database) -> None:
         + "\n\n"
         + _("Add a caseworker on the server: python -m bot admin add-caseworker ID --name NAME")
     )
+
+
+def create_router() -> Router:
+    router = Router(name="staff")
+    restrict(router, admins_only())
+    router.message.register(list_staff, Command("staff"))
+    router.message.register(list_staff, MenuButton(Label.STAFF))
+    return router

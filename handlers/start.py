@@ -12,13 +12,16 @@ from db.users import User
 from handlers.language import PICK_LANGUAGE, language_picker
 from handlers.texts import greeting
 
-router = Router(name="start")
 
-
-@router.message(CommandStart())
 async def start(message: Message, user: User, state: FSMContext) -> None:
     await state.clear()  # /start is the way out of any half-finished conversation
     if user.language is None:
         await message.answer(PICK_LANGUAGE, reply_markup=language_picker())
         return
     await message.answer(greeting(user.role), reply_markup=main_menu(user.role))
+
+
+def create_router() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    return router

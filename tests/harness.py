@@ -1,0 +1,83 @@
+"""Runs the real application against the fake Bot API, and a few helpers for acting as staff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.app import Application
+from bot.config import load_settings
+from db.database import Database
+from db.staff import add_caseworker
+from tests.fakeapi import FakeBotAPI, FakeUser
+
+ADMIN_ID = 900_001
+
+
+@dataclass
+class BotUnderTest:
+    app: Application
+    api: FakeBotAPI
+
+    @property
+    def db(self) -> Database:
+        return self.app.db
+
+    def user(self, user_id: int, language_code: str | None = "en", **kwargs: Any) -> FakeUser:
+        return self.api.user(user_id, language_code=language_code, **kwargs)
+
+    async def client(self, user_id: int, language: str = "en") -> FakeUser:
+        """A person who has pressed Start and picked a language."""
+        person = self.user(user_id)
+        await person.start()
+        await person.press({"kk": "Қазақша", "ru": "Русский", "en": "English"}[language])
+        return person
+
+    async def caseworker(
+        self, user_id: int, name: str = "Aliya Sarsenova", language: str = "en"
+    ) -> FakeUser:
+        await add_caseworker(self.db, user_id, name, actor_id=None)
+        return await self.client(user_id, language)
+
+    async def admin(self, language: str = "en") -> FakeUser:
+        return await self.client(ADMIN_ID, language)
+
+
+def test_settings(api: FakeBotAPI, tmp_path: Path, **overrides: Any) -> Any:
+    values: dict[str, Any] = {
+        "bot_token": api.token,
+        "telegram_api_url": api.base_url,
+        "database_path": tmp_path / "bot.sqlite3",
+        "admin_ids": (ADMIN_ID,),
+        "default_language": "kk",
+        "timezone": "Asia/Almaty",
+        "shutdown_grace_seconds": 5,
+    }
+    return load_settings(**(values | overrides))
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
+
+
+@contextlib.asynccontextmanager
+async def start_bot(
+    api: FakeBotAPI, tmp_path: Path, **overrides: Any
+) -> AsyncIterator[BotUnderTest]:
+    app = await Application.create(test_settings(api, tmp_path, **overrides))
+    since = api.poll_count
+    polling = asyncio.create_task(app.run(handle_signals=False))
+    ready = asyncio.create_task(api.wait_polling(since=since))
+    await asyncio.wait({polling, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if polling.done():
+        ready.cancel()
+        polling.result()
+        raise AssertionError("the bot stopped before it started polling")
+    try:
+        yield BotUnderTest(app=app, api=api)
+    finally:
+        await app.stop()
+        await polling
