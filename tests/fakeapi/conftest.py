@@ -1,0 +1,20 @@
+"""Fixtures for tests using the fake Bot API (scoped to tests/fakeapi)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from aiogram import Bot
+
+from .harness import make_bot
+from .server import FakeBotAPI
+
+
+@pytest_asyncio.fixture
+async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
+    tg_bot = make_bot(api)
+    try:
+        yield tg_bot
+    finally:
+        await tg_bot.session.close()
