@@ -25,6 +25,7 @@ from db.fsm_storage import SQLiteStorage
 from db.migrate import migrate
 from db.staff import sync_admins
 from handlers import feature_routers
+from handlers.messaging import AutoReplies
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,13 @@ class Application:
         i18n = create_i18n(settings.default_language)
         menus = CommandMenus(db, i18n, settings.default_language)
         inflight = InFlightMiddleware()
-        dp = Dispatcher(storage=SQLiteStorage(db), settings=settings, db=db, menus=menus)
+        dp = Dispatcher(
+            storage=SQLiteStorage(db),
+            settings=settings,
+            db=db,
+            menus=menus,
+            auto_replies=AutoReplies(),
+        )
 
         # Outermost first. Every update: tracked, any failure answered with an apology,
         # its person loaded, its language set.

@@ -13,15 +13,22 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import setup_logging
-from db import users
+from db import clients, privacy, users
+from db.clients import LinkError
 from db.database import Database
 from db.migrate import migrate
 from db.staff import StaffError, add_caseworker, remove_caseworker, sync_admins
 
 EXIT_USAGE = 2
+REASSIGN_ERRORS = {
+    "no-client": "no such client",
+    "no-caseworker": "the target is not a caseworker",
+    "same": "the client already has this caseworker",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     remove = admin.add_parser("remove-caseworker", help="take the caseworker role away")
     remove.add_argument("telegram_id", type=int)
     admin.add_parser("list-staff", help="list administrators and caseworkers")
+    reassign = admin.add_parser(
+        "reassign", help="move a client to another caseworker (both are told)"
+    )
+    reassign.add_argument("client_id", type=int)
+    reassign.add_argument("caseworker_id", type=int)
+    export = admin.add_parser("export-user", help="everything stored about a person, as JSON")
+    export.add_argument("telegram_id", type=int)
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
     return parser
 
 
@@ -91,11 +106,60 @@ async def _list_staff(db: Database) -> int:
     return 0
 
 
-def _admin_action(args: argparse.Namespace) -> Callable[[Database], Awaitable[int]]:
+def _reassign(
+    settings: Settings, client_id: int, caseworker_id: int
+) -> Callable[[Database], Awaitable[int]]:
+    async def work(db: Database) -> int:
+        from bot.app import create_bot
+        from bot.i18n import create_i18n
+        from handlers.staff import reassign_client
+
+        if settings.bot_token is None:
+            await clients.reassign(db, client_id, caseworker_id, actor_id=None)
+            print("Reassigned. BOT_TOKEN is not set, so nobody was told: tell the client yourself.")
+            return 0
+        bot = create_bot(settings)
+        try:
+            await reassign_client(
+                db,
+                bot,
+                create_i18n(settings.default_language),
+                client_id,
+                caseworker_id,
+                actor_id=None,
+            )
+        finally:
+            await bot.session.close()
+        print("Reassigned; the client and the new caseworker were told.")
+        return 0
+
+    return work
+
+
+def _export(telegram_id: int, output: str | None) -> Callable[[Database], Awaitable[int]]:
+    async def work(db: Database) -> int:
+        text = privacy.export_json(await privacy.export(db, telegram_id))
+        if output:
+            await asyncio.to_thread(Path(output).write_text, text + "\n", encoding="utf-8")
+            print(f"Written to {output}")
+        else:
+            print(text)
+        return 0
+
+    return work
+
+
+def _admin_action(
+    args: argparse.Namespace, settings: Settings
+) -> Callable[[Database], Awaitable[int]]:
     if args.action == "add-caseworker":
         return _add(args.telegram_id, args.name)
     if args.action == "remove-caseworker":
         return _remove(args.telegram_id)
+    if args.action == "reassign":
+        return _reassign(settings, args.client_id, args.caseworker_id)
+    if args.action == "export-user":
+        return _export(args.telegram_id, args.output)
     return _list_staff
 
 
@@ -112,12 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "db":
             return asyncio.run(_with_db(settings, _migrate))
-        return asyncio.run(_with_db(settings, _admin_action(args)))
+        return asyncio.run(_with_db(settings, _admin_action(args, settings)))
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StaffError as exc:
         print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except LinkError as exc:
+        print(
+            f"Error: cannot reassign ({REASSIGN_ERRORS.get(exc.code, exc.code)})", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt:
         return 0

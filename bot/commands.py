@@ -24,7 +24,8 @@ from db.users import Role, User
 log = logging.getLogger(__name__)
 
 EVERYONE = frozenset(Role)
-STAFF = frozenset({Role.CASEWORKER, Role.ADMIN})
+CLIENTS = frozenset({Role.CLIENT})
+CASEWORKERS = frozenset({Role.CASEWORKER})
 ADMINS = frozenset({Role.ADMIN})
 
 
@@ -38,19 +39,20 @@ class CommandSpec:
 # Order is the order in the menu.
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", N_("Main menu"), EVERYONE),
-    CommandSpec("staff", N_("Staff and roles"), ADMINS),
+    CommandSpec("message", N_("Write to my probation officer"), CLIENTS),
+    CommandSpec("caseload", N_("My clients"), CASEWORKERS),
+    CommandSpec("invite", N_("Invite a client"), CASEWORKERS),
+    CommandSpec("hours", N_("My working hours"), CASEWORKERS),
+    CommandSpec("staff", N_("Staff and reassignment"), ADMINS),
     CommandSpec("language", N_("Change language"), EVERYONE),
     CommandSpec("help", N_("What this bot can do"), EVERYONE),
     CommandSpec("privacy", N_("Your data and privacy"), EVERYONE),
+    CommandSpec("delete_me", N_("Delete my data"), CLIENTS),
 )
 
 
-def staff_command_names() -> frozenset[str]:
-    return frozenset(c.name for c in COMMANDS if Role.CLIENT not in c.roles)
-
-
-def known_command_names() -> frozenset[str]:
-    return frozenset(c.name for c in COMMANDS)
+def find(name: str) -> CommandSpec | None:
+    return next((c for c in COMMANDS if c.name == name), None)
 
 
 class CommandMenus:

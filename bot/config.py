@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def zone_for(self, name: str | None) -> ZoneInfo:
+        """A person's own zone when they have a valid one, else the default."""
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return self.zone
+
     def token(self) -> str:
         if self.bot_token is None:
             raise ConfigError("BOT_TOKEN is not set: get a token from @BotFather and set BOT_TOKEN")

@@ -1,4 +1,4 @@
-"""The main menu: a persistent reply keyboard per role, labels translated per user.
+"""The main menu: a persistent reply keyboard per person, labels translated per user.
 
 Buttons send their label as text; handlers match it with `MenuButton(label)`,
 which accepts the label in every language (a keyboard sent before a language
@@ -7,36 +7,55 @@ change still works).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram.filters import Filter
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_, translations_of
-from db.users import Role
+from db.users import Role, User
 
 
 class Label:
+    MESSAGE_OFFICER = N_("✉️ Message my officer")
+    CASELOAD = N_("🗂 My clients")
+    INVITE = N_("➕ Invite a client")
     LANGUAGE = N_("🌐 Language")
     HELP = N_("❓ Help")
     PRIVACY = N_("🔒 Privacy")
     STAFF = N_("👥 Staff")
 
 
-# Rows of (label, roles that see it).
-_LAYOUT: tuple[tuple[tuple[str, frozenset[Role]], ...], ...] = (
-    ((Label.STAFF, frozenset({Role.ADMIN})),),
-    (
-        (Label.HELP, frozenset(Role)),
-        (Label.LANGUAGE, frozenset(Role)),
-        (Label.PRIVACY, frozenset(Role)),
-    ),
+def _everyone(_: User) -> bool:
+    return True
+
+
+def _linked_client(user: User) -> bool:
+    return user.is_linked_client
+
+
+def _caseworker(user: User) -> bool:
+    return user.role is Role.CASEWORKER
+
+
+def _admin(user: User) -> bool:
+    return user.role is Role.ADMIN
+
+
+# Rows of (label, who sees it).
+_LAYOUT: tuple[tuple[tuple[str, Callable[[User], bool]], ...], ...] = (
+    ((Label.MESSAGE_OFFICER, _linked_client),),
+    ((Label.CASELOAD, _caseworker), (Label.INVITE, _caseworker)),
+    ((Label.STAFF, _admin),),
+    ((Label.HELP, _everyone), (Label.LANGUAGE, _everyone), (Label.PRIVACY, _everyone)),
 )
 
 
-def main_menu(role: Role) -> ReplyKeyboardMarkup:
+def main_menu(user: User) -> ReplyKeyboardMarkup:
     rows = [
-        [KeyboardButton(text=_(label)) for label, roles in row if role in roles] for row in _LAYOUT
+        [KeyboardButton(text=_(label)) for label, shown in row if shown(user)] for row in _LAYOUT
     ]
     return ReplyKeyboardMarkup(
         keyboard=[row for row in rows if row],

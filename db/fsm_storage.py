@@ -61,12 +61,5 @@ class SQLiteStorage(BaseStorage):
             (self._key(key),),
         )
 
-    async def forget_user(self, user_id: int) -> None:
-        """Drop every conversation state of one person (used when their data is deleted)."""
-        await self.db.execute(
-            "DELETE FROM fsm_state WHERE storage_key LIKE ? ESCAPE '\\'",
-            (f"%:{user_id}:%",),
-        )
-
     async def close(self) -> None:
         """The database belongs to the application, which closes it."""

@@ -58,6 +58,17 @@ async def remove_caseworker(db: Database, telegram_id: int, *, actor_id: int | N
         ).fetchone()
         if row is None or row["role"] != Role.CASEWORKER:
             raise StaffError(f"{telegram_id} is not a caseworker")
+        counted = await (
+            await conn.execute(
+                "SELECT count(*) FROM clients WHERE caseworker_id = ?", (telegram_id,)
+            )
+        ).fetchone()
+        clients = counted[0] if counted else 0
+        if clients:
+            raise StaffError(
+                f"{telegram_id} still has {clients} clients; reassign them first "
+                "(python -m bot admin reassign CLIENT_ID CASEWORKER_ID)"
+            )
         await conn.execute(
             "UPDATE users SET role = 'client', display_name = NULL WHERE telegram_id = ?",
             (telegram_id,),

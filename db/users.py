@@ -30,6 +30,14 @@ class User:
     timezone: str | None
     display_name: str | None
     menu_synced: str | None
+    # Set when this person is an active client: their caseworker, and whether Telegram
+    # last refused a delivery to them.
+    caseworker_id: int | None = None
+    unreachable: bool = False
+
+    @property
+    def is_linked_client(self) -> bool:
+        return self.role is Role.CLIENT and self.caseworker_id is not None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> User:
@@ -40,14 +48,20 @@ class User:
             timezone=row["timezone"],
             display_name=row["display_name"],
             menu_synced=row["menu_synced"],
+            caseworker_id=row["caseworker_id"],
+            unreachable=row["unreachable_since"] is not None,
         )
 
 
-_COLUMNS = "telegram_id, role, language, timezone, display_name, menu_synced"
+_SELECT = (
+    "SELECT u.telegram_id, u.role, u.language, u.timezone, u.display_name, u.menu_synced, "
+    "c.caseworker_id, c.unreachable_since FROM users u "
+    "LEFT JOIN clients c ON c.telegram_id = u.telegram_id AND c.status = 'active' "
+)
 
 
 async def get(db: Database, telegram_id: int) -> User | None:
-    row = await db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE telegram_id = ?", (telegram_id,))
+    row = await db.fetchone(_SELECT + "WHERE u.telegram_id = ?", (telegram_id,))
     return None if row is None else User.from_row(row)
 
 
@@ -63,13 +77,9 @@ async def get_or_create(db: Database, telegram_id: int) -> User:
             "ON CONFLICT (telegram_id) DO NOTHING",
             (telegram_id, now, now),
         )
-        row = await (
-            await conn.execute(
-                f"SELECT {_COLUMNS} FROM users WHERE telegram_id = ?", (telegram_id,)
-            )
-        ).fetchone()
-    assert row is not None
-    return User.from_row(row)
+    user = await get(db, telegram_id)
+    assert user is not None
+    return user
 
 
 async def set_language(db: Database, telegram_id: int, language: str) -> None:
@@ -100,7 +110,5 @@ async def upsert_role(
 
 
 async def staff(db: Database) -> list[User]:
-    rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM users WHERE role <> 'client' ORDER BY role, telegram_id"
-    )
+    rows = await db.fetchall(_SELECT + "WHERE u.role <> 'client' ORDER BY u.role, u.telegram_id")
     return [User.from_row(r) for r in rows]

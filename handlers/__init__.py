@@ -8,15 +8,38 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, help, language, privacy, staff, start
+from handlers import (
+    caseload,
+    delete_me,
+    fallback,
+    help,
+    hours,
+    invite,
+    language,
+    membership,
+    messaging,
+    onboarding,
+    privacy,
+    staff,
+    start,
+)
 
 
 def feature_routers() -> list[Router]:
     return [
+        onboarding.create_router(),  # before start: /start with an invitation token
         start.create_router(),
         language.create_router(),
         help.create_router(),
         privacy.create_router(),
+        delete_me.create_router(),
+        invite.create_router(),
+        caseload.create_router(),
+        hours.create_router(),
         staff.create_router(),
+        membership.create_router(),
+        # Catches whatever a person sends while writing to the other side, so it comes
+        # after every command and menu button.
+        messaging.create_router(),
         fallback.create_router(),  # last: catches what nothing else did
     ]

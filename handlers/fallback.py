@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.commands import staff_command_names
+from bot import commands
 from bot.menu import main_menu
 from db.users import Role, User
 
@@ -18,14 +18,18 @@ def _command_name(text: str) -> str:
 
 
 async def unknown_command(message: Message, user: User) -> None:
-    name = _command_name(message.text or "/")
-    if name in staff_command_names() and user.role is Role.CLIENT:
-        text = _("This command is only for caseworkers and administrators.")
-    elif name in staff_command_names():
-        text = _("This command is only for administrators.")
-    else:
+    spec = commands.find(_command_name(message.text or "/"))
+    if spec is None:
         text = _("I do not know this command. /help shows what I can do.")
-    await message.answer(text, reply_markup=main_menu(user.role))
+    elif spec.roles == {Role.ADMIN}:
+        text = _("This command is only for administrators.")
+    elif spec.roles == {Role.CASEWORKER}:
+        text = _("This command is only for caseworkers.")
+    elif Role.CLIENT not in spec.roles:
+        text = _("This command is only for caseworkers and administrators.")
+    else:
+        text = _("This command is for clients of the probation service.")
+    await message.answer(text, reply_markup=main_menu(user))
 
 
 async def unexpected_message(message: Message, user: User, state: FSMContext) -> None:
@@ -39,7 +43,7 @@ async def unexpected_message(message: Message, user: User, state: FSMContext) ->
         text = _("Please choose from the menu below.")
     else:
         text = _("I understand text and buttons. Please choose from the menu below.")
-    await message.answer(text, reply_markup=main_menu(user.role))
+    await message.answer(text, reply_markup=main_menu(user))
 
 
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:

@@ -11,34 +11,46 @@ from bot.menu import Label, MenuButton, main_menu
 from db.users import Role, User
 
 
-def help_text(role: Role) -> str:
+def help_text(user: User) -> str:
     common = _(
         "/language: change the language\n"
         "/privacy: what we store about you and how to delete it\n"
         "/start: main menu"
     )
-    if role is Role.ADMIN:
+    if user.role is Role.ADMIN:
         intro = _(
             "You are an administrator. You manage caseworkers and see the programme as a whole.\n\n"
-            "/staff: caseworkers and administrators\n"
+            "/staff: caseworkers with their caseloads; reassign a client\n"
             "Caseworkers are added on the server: python -m bot admin add-caseworker ID --name NAME"
         )
-    elif role is Role.CASEWORKER:
+    elif user.role is Role.CASEWORKER:
         intro = _(
             "You are a caseworker (probation officer). This bot helps you stay in touch with "
-            "your clients."
+            "your clients.\n\n"
+            "/invite: an invitation link and QR code for a new client\n"
+            "/caseload: your clients, those needing attention first; write to them, see the history\n"
+            "/hours: your working hours (clients writing outside them get an automatic answer)"
+        )
+    elif user.is_linked_client:
+        intro = _(
+            "This bot helps you on your new path: it keeps you in touch with your probation "
+            "officer and shows services that can help. Press the buttons below; you do not "
+            "need to type.\n\n"
+            "/message: write to your officer (text, photo, voice, document or location)\n"
+            "/delete_me: delete your data"
         )
     else:
         intro = _(
             "This bot helps you on your new path: it keeps you in touch with your probation "
             "officer and shows services that can help. Press the buttons below; you do not "
-            "need to type."
+            "need to type.\n\n"
+            "To connect with your officer, open the invitation link they give you."
         )
     return f"{intro}\n\n{common}"
 
 
 async def show_help(message: Message, user: User) -> None:
-    await message.answer(help_text(user.role), reply_markup=main_menu(user.role))
+    await message.answer(help_text(user), reply_markup=main_menu(user))
 
 
 def create_router() -> Router:

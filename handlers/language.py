@@ -64,7 +64,7 @@ async def choose_language(
                 language=LANGUAGE_NAMES[callback_data.code]
             )
         )
-        await bot.send_message(query.from_user.id, text, reply_markup=main_menu(user.role))
+        await bot.send_message(query.from_user.id, text, reply_markup=main_menu(user))
     fresh = await users.get(db, user.telegram_id)
     if fresh is not None:
         await menus.sync_user(bot, fresh)

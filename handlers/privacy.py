@@ -14,13 +14,14 @@ def privacy_text() -> str:
     return _(
         "<b>Your data</b>\n\n"
         "We store only what the service needs: your Telegram number (id), your language "
-        "and, if a probation officer invited you, your messages with that officer and your "
-        "check-ins and appointments. We do not store your phone number.\n\n"
+        "and, if a probation officer invited you and you agreed, your first name in Telegram, "
+        "your messages with that officer and your check-ins and appointments. We do not "
+        "store your phone number.\n\n"
         "<b>Who sees it</b>\n"
         "Only your own probation officer and the programme administrators. Nobody else.\n\n"
         "<b>Deleting it</b>\n"
-        "You can ask to delete your data at any time: write to your officer or to the "
-        "programme administrators. The service directory works without any of your data."
+        "Send /delete_me at any time: everything above is deleted for real, and your officer "
+        "is told that you left. The service directory works without any of your data."
     )
 
 

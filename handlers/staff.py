@@ -1,34 +1,184 @@
-"""Administrators: the staff list."""
+"""Administrators: staff with their caseload sizes, and reassigning a client to another caseworker."""
 
 from __future__ import annotations
 
-from aiogram import Router, html
+from aiogram import Bot, Router, html
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.menu import Label, MenuButton
+from bot.notify import notify
 from bot.roles import admins_only, restrict
-from db import users
+from db import clients, users
+from db.clients import LinkError
 from db.database import Database
-from db.users import Role
+from db.users import Role, User
+from handlers.texts import chunks, clip, officer_name
+
+
+class StaffCaseworker(CallbackData, prefix="sc"):
+    caseworker_id: int
+
+
+class StaffClient(CallbackData, prefix="sk"):
+    client_id: int
+
+
+class StaffReassign(CallbackData, prefix="sr"):
+    client_id: int
+    caseworker_id: int
 
 
 async def list_staff(message: Message, db: Database) -> None:
     members = await users.staff(db)
-    role_names = {Role.ADMIN: _("administrator"), Role.CASEWORKER: _("caseworker")}
-    lines = [
-        "• {name} ({role}, id {id})".format(
-            name=html.quote(m.display_name or "—"), role=role_names[m.role], id=m.telegram_id
+    loads = {c.telegram_id: c for c in await clients.caseworkers(db)}
+    lines = [_("<b>Staff</b>")]
+    builder = InlineKeyboardBuilder()
+    for member in members:
+        name = html.quote(member.display_name or "—")
+        if member.role is Role.ADMIN:
+            lines.append(
+                _("• {name} (administrator, id {id})").format(name=name, id=member.telegram_id)
+            )
+            continue
+        load = loads.get(member.telegram_id)
+        active = load.active if load else 0
+        lines.append(
+            _(
+                "• {name} (caseworker, id {id}): {count} active client",
+                "• {name} (caseworker, id {id}): {count} active clients",
+                active,
+            ).format(name=name, id=member.telegram_id, count=active)
         )
-        for m in members
-    ]
-    await message.answer(
-        _("<b>Staff</b>")
-        + "\n"
-        + "\n".join(lines)
-        + "\n\n"
-        + _("Add a caseworker on the server: python -m bot admin add-caseworker ID --name NAME")
+        builder.button(
+            text=f"{clip(member.display_name or str(member.telegram_id), 30)} · {active}",
+            callback_data=StaffCaseworker(caseworker_id=member.telegram_id),
+        )
+    builder.adjust(1)
+    lines.append(
+        _("Add a caseworker on the server: python -m bot admin add-caseworker ID --name NAME")
+    )
+    parts = chunks(lines, separator="\n")
+    for part in parts[:-1]:
+        await message.answer(part)
+    await message.answer(parts[-1], reply_markup=builder.as_markup())
+
+
+async def caseworker_clients(
+    query: CallbackQuery,
+    callback_data: StaffCaseworker,
+    db: Database,
+    callback_answer: CallbackAnswer,
+) -> None:
+    caseworker = await users.get(db, callback_data.caseworker_id)
+    if (
+        caseworker is None
+        or caseworker.role is not Role.CASEWORKER
+        or not isinstance(query.message, Message)
+    ):
+        callback_answer.text = _("This caseworker no longer exists.")
+        return
+    caseload = await clients.caseload(db, caseworker.telegram_id)
+    builder = InlineKeyboardBuilder()
+    for client in caseload[:90]:
+        builder.button(
+            text=clip(client.name, 40), callback_data=StaffClient(client_id=client.telegram_id)
+        )
+    builder.adjust(1)
+    await query.message.answer(
+        _("Clients of {name}: {count}. Choose a client to reassign.").format(
+            name=html.quote(caseworker.display_name or str(caseworker.telegram_id)),
+            count=len(caseload),
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def choose_new_caseworker(
+    query: CallbackQuery, callback_data: StaffClient, db: Database, callback_answer: CallbackAnswer
+) -> None:
+    client = await clients.get(db, callback_data.client_id)
+    if client is None or not isinstance(query.message, Message):
+        callback_answer.text = _("This client no longer exists.")
+        return
+    builder = InlineKeyboardBuilder()
+    for load in await clients.caseworkers(db):
+        if load.telegram_id != client.caseworker_id:
+            builder.button(
+                text=f"{clip(load.name, 30)} · {load.active}",
+                callback_data=StaffReassign(
+                    client_id=client.telegram_id, caseworker_id=load.telegram_id
+                ),
+            )
+    builder.adjust(1)
+    await query.message.answer(
+        _("Reassign {name} to:").format(name=html.quote(client.name)),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def reassign(
+    query: CallbackQuery,
+    callback_data: StaffReassign,
+    user: User,
+    db: Database,
+    bot: Bot,
+    i18n: I18n,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        await reassign_client(
+            db,
+            bot,
+            i18n,
+            callback_data.client_id,
+            callback_data.caseworker_id,
+            actor_id=user.telegram_id,
+        )
+    except LinkError:
+        callback_answer.text = _("This reassignment is no longer possible.")
+        callback_answer.show_alert = True
+        return
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("Done: the client has a new caseworker, and both were told.")
+        )
+
+
+async def reassign_client(
+    db: Database, bot: Bot, i18n: I18n, client_id: int, caseworker_id: int, *, actor_id: int | None
+) -> None:
+    # Also used by `python -m bot admin reassign`.
+    """Moves the client and tells the client (who their new officer is) and the new officer."""
+    await clients.reassign(db, client_id, caseworker_id, actor_id=actor_id)
+    client = await clients.get(db, client_id)
+    officer = await users.get(db, caseworker_id)
+    officer_display = officer_name(officer.display_name if officer else None)
+    await notify(
+        bot,
+        db,
+        i18n,
+        client_id,
+        lambda _r: (
+            _("Your probation officer is now {officer}.").format(officer=officer_display),
+            None,
+        ),
+    )
+    name = html.quote(client.name if client else str(client_id))
+    await notify(
+        bot,
+        db,
+        i18n,
+        caseworker_id,
+        lambda _r: (
+            _("A client was assigned to you: {name}. See «🗂 My clients».").format(name=name),
+            None,
+        ),
     )
 
 
@@ -37,4 +187,7 @@ def create_router() -> Router:
     restrict(router, admins_only())
     router.message.register(list_staff, Command("staff"))
     router.message.register(list_staff, MenuButton(Label.STAFF))
+    router.callback_query.register(caseworker_clients, StaffCaseworker.filter())
+    router.callback_query.register(choose_new_caseworker, StaffClient.filter())
+    router.callback_query.register(reassign, StaffReassign.filter())
     return router

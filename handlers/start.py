@@ -18,7 +18,7 @@ async def start(message: Message, user: User, state: FSMContext) -> None:
     if user.language is None:
         await message.answer(PICK_LANGUAGE, reply_markup=language_picker())
         return
-    await message.answer(greeting(user.role), reply_markup=main_menu(user.role))
+    await message.answer(greeting(user.role), reply_markup=main_menu(user))
 
 
 def create_router() -> Router:

@@ -11,7 +11,7 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 
 from bot.commands import CommandMenus
-from db import users
+from db import clients, users
 from db.database import Database
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class UserMiddleware(BaseMiddleware):
         if from_user is None or from_user.is_bot:
             return await handler(event, data)
         user = await users.get_or_create(self.db, from_user.id)
+        if user.unreachable:  # they are writing to us, so Telegram delivers again
+            await clients.mark_reachable(self.db, user.telegram_id)
         data["user"] = user
         try:
             return await handler(event, data)

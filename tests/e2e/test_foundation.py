@@ -92,7 +92,10 @@ async def test_help_differs_by_role(app: BotUnderTest) -> None:
 async def test_a_client_is_refused_a_staff_command(app: BotUnderTest) -> None:
     client = await app.client(108)
     [reply] = await client.command("staff")
-    assert reply.text == "This command is only for caseworkers and administrators."
+    assert reply.text == "This command is only for administrators."
+    [reply] = await client.command("caseload")
+    assert reply.text == "This command is only for caseworkers."
+    assert await app.db.fetchval("SELECT count(*) FROM audit_log WHERE actor_id = 108") == 0
     # Pressing the admin's menu label as text does not reach the staff handler either.
     [reply] = await client.send("👥 Staff")
     assert "Staff" not in (reply.text or "")

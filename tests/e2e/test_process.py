@@ -129,3 +129,39 @@ async def test_staff_commands_on_the_command_line(tmp_path: Path) -> None:
     code, _, err = await _run(tmp_path, "admin", "remove-caseworker", "555")
     assert code == 1
     assert "not a caseworker" in err
+
+
+async def test_reassign_and_export_user_on_the_command_line(tmp_path: Path) -> None:
+    import json
+
+    from db import clients, invitations, users
+    from db.database import Database
+    from db.migrate import migrate
+    from db.staff import add_caseworker
+
+    db = Database(tmp_path / "db" / "bot.sqlite3")
+    await db.connect()
+    await migrate(db)
+    await add_caseworker(db, 11, "First", actor_id=None)
+    await add_caseworker(db, 12, "Second", actor_id=None)
+    await users.get_or_create(db, 50)
+    _, invitation = await invitations.create(db, 11, "Case 50")
+    await clients.accept_invitation(db, invitation.id, 50, "Arman")
+    await db.close()
+
+    code, out, _ = await _run(tmp_path, "admin", "reassign", "50", "12")
+    assert code == 0
+    assert "nobody was told" in out  # no BOT_TOKEN in this environment
+    code, _, err = await _run(tmp_path, "admin", "reassign", "50", "12")
+    assert code == 1
+    assert "already has this caseworker" in err
+    code, _, err = await _run(tmp_path, "admin", "remove-caseworker", "12")
+    assert code == 1
+    assert "reassign them first" in err
+
+    target = tmp_path / "export.json"
+    code, _, _ = await _run(tmp_path, "admin", "export-user", "50", "--output", str(target))
+    assert code == 0
+    exported = json.loads(target.read_text(encoding="utf-8"))
+    assert exported["data"]["clients"][0]["caseworker_id"] == 12
+    assert exported["data"]["clients"][0]["label"] == "Case 50"

@@ -238,8 +238,10 @@ class FakeBotAPI:
             return all(u["update_id"] in state.fetched for u in state.updates)
 
         await state.wait_until(all_taken, timeout)
+        # Quiet counts from the fetch too: a handler may work a while before its first call.
+        taken_at = loop.time()
         while loop.time() < deadline:
-            idle = loop.time() - state.last_activity
+            idle = loop.time() - max(state.last_activity, taken_at)
             if state.in_flight == 0 and idle >= quiet:
                 return
             await asyncio.sleep(max(quiet - idle, 0.01))

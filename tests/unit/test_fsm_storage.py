@@ -23,12 +23,3 @@ async def test_state_and_data_survive_a_restart(db: Database) -> None:
     await again.set_state(key, None)
     await again.set_data(key, {})
     assert await db.fetchval("SELECT count(*) FROM fsm_state") == 0
-
-
-async def test_forget_user_removes_only_that_person(db: Database) -> None:
-    storage = SQLiteStorage(db)
-    await storage.set_state(StorageKey(bot_id=1, chat_id=12, user_id=12), "A:a")
-    await storage.set_state(StorageKey(bot_id=1, chat_id=123, user_id=123), "A:a")
-    await storage.forget_user(12)
-    assert await storage.get_state(StorageKey(bot_id=1, chat_id=12, user_id=12)) is None
-    assert await storage.get_state(StorageKey(bot_id=1, chat_id=123, user_id=123)) == "A:a"

@@ -1,0 +1,272 @@
+"""Clients and caseloads: linking after consent, the caseload list, archive, reassignment."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from db import audit
+from db.clock import from_db, to_db, utcnow
+from db.database import Database
+
+# A message from a client left unread this long puts the client on top of the caseload.
+UNREAD_ATTENTION_AFTER = timedelta(hours=4)
+
+
+class LinkError(Exception):
+    """Why an invitation could not link this person (a code the handler translates)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Client:
+    telegram_id: int
+    caseworker_id: int
+    label: str | None
+    telegram_name: str | None
+    status: str
+    linked_at: datetime
+    last_contact_at: datetime | None
+    unreachable_since: datetime | None
+    unread: int = 0
+    oldest_unread_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """How staff see the person: the caseworker's label, else the Telegram name."""
+        return self.label or self.telegram_name or f"#{self.telegram_id}"
+
+    def attention(self, now: datetime) -> list[str]:
+        """Reason codes that put this client on top of the caseload."""
+        reasons = []
+        if self.unreachable_since is not None:
+            reasons.append("unreachable")
+        if (
+            self.oldest_unread_at is not None
+            and now - self.oldest_unread_at >= UNREAD_ATTENTION_AFTER
+        ):
+            reasons.append("unread")
+        return reasons
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else from_db(value)
+
+
+def _client(row: sqlite3.Row) -> Client:
+    return Client(
+        telegram_id=row["telegram_id"],
+        caseworker_id=row["caseworker_id"],
+        label=row["label"],
+        telegram_name=row["telegram_name"],
+        status=row["status"],
+        linked_at=from_db(row["linked_at"]),
+        last_contact_at=_dt(row["last_contact_at"]),
+        unreachable_since=_dt(row["unreachable_since"]),
+        unread=row["unread"],
+        oldest_unread_at=_dt(row["oldest_unread"]),
+    )
+
+
+_SELECT = """
+SELECT c.telegram_id, c.caseworker_id, c.label, c.telegram_name, c.status, c.linked_at,
+       c.last_contact_at, c.unreachable_since,
+       count(m.id) AS unread, min(m.created_at) AS oldest_unread
+FROM clients c
+LEFT JOIN messages m ON m.client_id = c.telegram_id AND m.direction = 'in' AND m.read_at IS NULL
+"""
+
+
+async def accept_invitation(
+    db: Database, invitation_id: int, client_id: int, telegram_name: str | None
+) -> int:
+    """Links the person to the inviting caseworker; returns the caseworker's id."""
+    now = to_db(utcnow())
+    async with db.transaction() as conn:
+        invitation = await (
+            await conn.execute(
+                "SELECT caseworker_id, label FROM invitations "
+                "WHERE id = ? AND status = 'pending' AND expires_at > ?",
+                (invitation_id, now),
+            )
+        ).fetchone()
+        if invitation is None:
+            raise LinkError("used")
+        person = await (
+            await conn.execute(
+                "SELECT u.role, c.status FROM users u "
+                "LEFT JOIN clients c ON c.telegram_id = u.telegram_id WHERE u.telegram_id = ?",
+                (client_id,),
+            )
+        ).fetchone()
+        if person is None or person["role"] != "client":
+            raise LinkError("staff")
+        if person["status"] == "active":
+            raise LinkError("linked")
+        caseworker_id = int(invitation["caseworker_id"])
+        await conn.execute(
+            "INSERT INTO clients (telegram_id, caseworker_id, label, telegram_name, status, "
+            "consented_at, linked_at, last_contact_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?) "
+            "ON CONFLICT (telegram_id) DO UPDATE SET caseworker_id = excluded.caseworker_id, "
+            "label = excluded.label, telegram_name = excluded.telegram_name, status = 'active', "
+            "consented_at = excluded.consented_at, linked_at = excluded.linked_at, "
+            "unreachable_since = NULL",
+            (client_id, caseworker_id, invitation["label"], telegram_name, now, now, now),
+        )
+        await conn.execute(
+            "UPDATE invitations SET status = 'accepted', label = NULL, used_at = ? WHERE id = ?",
+            (now, invitation_id),
+        )
+        await audit.record(
+            conn,
+            "invitation.accepted",
+            actor_id=client_id,
+            subject_id=client_id,
+            invitation_id=invitation_id,
+            caseworker_id=caseworker_id,
+        )
+    return caseworker_id
+
+
+async def get(db: Database, client_id: int) -> Client | None:
+    row = await db.fetchone(
+        _SELECT + "WHERE c.telegram_id = ? GROUP BY c.telegram_id", (client_id,)
+    )
+    return None if row is None else _client(row)
+
+
+async def get_for_caseworker(db: Database, client_id: int, caseworker_id: int) -> Client | None:
+    """The client only if they are on this caseworker's caseload: the check behind every button."""
+    client = await get(db, client_id)
+    if client is None or client.caseworker_id != caseworker_id:
+        return None
+    return client
+
+
+async def caseload(db: Database, caseworker_id: int, status: str = "active") -> list[Client]:
+    """This caseworker's clients, those needing attention first, then by last contact."""
+    rows = await db.fetchall(
+        _SELECT + "WHERE c.caseworker_id = ? AND c.status = ? GROUP BY c.telegram_id",
+        (caseworker_id, status),
+    )
+    clients = [_client(r) for r in rows]
+    now = utcnow()
+    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+    clients.sort(key=lambda c: c.last_contact_at or epoch, reverse=True)
+    clients.sort(key=lambda c: not c.attention(now))  # stable: attention first
+    return clients
+
+
+async def set_status(db: Database, client_id: int, caseworker_id: int, status: str) -> bool:
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE clients SET status = ? WHERE telegram_id = ? AND caseworker_id = ? AND status <> ?",
+            (status, client_id, caseworker_id, status),
+        )
+        if cursor.rowcount:
+            action = "client.archived" if status == "archived" else "client.restored"
+            await audit.record(conn, action, actor_id=caseworker_id, subject_id=client_id)
+    return bool(cursor.rowcount)
+
+
+async def reassign(
+    db: Database, client_id: int, caseworker_id: int, *, actor_id: int | None
+) -> int:
+    """Moves a client to another caseworker; returns the previous caseworker's id."""
+    async with db.transaction() as conn:
+        client = await (
+            await conn.execute(
+                "SELECT caseworker_id FROM clients WHERE telegram_id = ?", (client_id,)
+            )
+        ).fetchone()
+        if client is None:
+            raise LinkError("no-client")
+        target = await (
+            await conn.execute("SELECT role FROM users WHERE telegram_id = ?", (caseworker_id,))
+        ).fetchone()
+        if target is None or target["role"] != "caseworker":
+            raise LinkError("no-caseworker")
+        previous = int(client["caseworker_id"])
+        if previous == caseworker_id:
+            raise LinkError("same")
+        await conn.execute(
+            "UPDATE clients SET caseworker_id = ? WHERE telegram_id = ?", (caseworker_id, client_id)
+        )
+        # Unread messages move with the client: the new officer should see them.
+        await conn.execute(
+            "UPDATE messages SET caseworker_id = ? WHERE client_id = ? AND direction = 'in' "
+            "AND read_at IS NULL",
+            (caseworker_id, client_id),
+        )
+        await audit.record(
+            conn,
+            "client.reassigned",
+            actor_id=actor_id,
+            subject_id=client_id,
+            from_caseworker=previous,
+            to_caseworker=caseworker_id,
+        )
+    return previous
+
+
+async def mark_unreachable(db: Database, client_id: int) -> bool:
+    """True when this is news (the client was reachable until now)."""
+    return (
+        await db.execute(
+            "UPDATE clients SET unreachable_since = ? WHERE telegram_id = ? "
+            "AND unreachable_since IS NULL",
+            (to_db(utcnow()), client_id),
+        )
+        > 0
+    )
+
+
+async def mark_reachable(db: Database, client_id: int) -> None:
+    await db.execute(
+        "UPDATE clients SET unreachable_since = NULL WHERE telegram_id = ?", (client_id,)
+    )
+
+
+async def touch_contact(db: Database, client_id: int) -> None:
+    await db.execute(
+        "UPDATE clients SET last_contact_at = ? WHERE telegram_id = ?",
+        (to_db(utcnow()), client_id),
+    )
+
+
+@dataclass(frozen=True)
+class CaseworkerLoad:
+    telegram_id: int
+    name: str
+    active: int
+    archived: int
+
+
+async def caseworkers(db: Database) -> list[CaseworkerLoad]:
+    rows = await db.fetchall(
+        "SELECT u.telegram_id, u.display_name, "
+        "count(c.telegram_id) FILTER (WHERE c.status = 'active') AS active, "
+        "count(c.telegram_id) FILTER (WHERE c.status = 'archived') AS archived "
+        "FROM users u LEFT JOIN clients c ON c.caseworker_id = u.telegram_id "
+        "WHERE u.role = 'caseworker' GROUP BY u.telegram_id ORDER BY u.display_name"
+    )
+    return [
+        CaseworkerLoad(
+            r["telegram_id"],
+            r["display_name"] or f"#{r['telegram_id']}",
+            r["active"],
+            r["archived"],
+        )
+        for r in rows
+    ]
+
+
+async def count_for_caseworker(db: Database, caseworker_id: int) -> int:
+    value = await db.fetchval(
+        "SELECT count(*) FROM clients WHERE caseworker_id = ?", (caseworker_id,)
+    )
+    return int(value or 0)

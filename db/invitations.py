@@ -1,0 +1,108 @@
+"""Invitations: single-use tokens a caseworker hands to a person, and their outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from db import audit
+from db.clock import from_db, to_db, utcnow
+from db.database import Database
+
+TOKEN_BYTES = 16  # 128 bits; token_urlsafe gives 22 characters of A–Z a–z 0–9 _ -
+DEFAULT_VALIDITY = timedelta(days=7)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+class Problem(StrEnum):
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: int
+    caseworker_id: int
+    label: str | None
+    status: str
+    expires_at: datetime
+
+
+async def create(
+    db: Database, caseworker_id: int, label: str | None, validity: timedelta = DEFAULT_VALIDITY
+) -> tuple[str, Invitation]:
+    """Returns the token (shown once, never stored) and the invitation."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = utcnow()
+    expires = now + validity
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO invitations (token_hash, caseworker_id, label, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (hash_token(token), caseworker_id, label, to_db(now), to_db(expires)),
+        )
+        invitation_id = cursor.lastrowid
+        assert invitation_id is not None
+        await audit.record(
+            conn, "invitation.created", actor_id=caseworker_id, invitation_id=invitation_id
+        )
+    return token, Invitation(invitation_id, caseworker_id, label, "pending", expires)
+
+
+async def find(db: Database, token: str) -> Invitation | Problem:
+    """The pending invitation behind a token, or why it cannot be used."""
+    if not token or len(token) > 64:
+        return Problem.UNKNOWN
+    return await _usable("token_hash = ?", hash_token(token), db)
+
+
+async def get_pending(db: Database, invitation_id: int) -> Invitation | Problem:
+    return await _usable("id = ?", invitation_id, db)
+
+
+async def _usable(where: str, value: object, db: Database) -> Invitation | Problem:
+    row = await db.fetchone(
+        f"SELECT id, caseworker_id, label, status, expires_at FROM invitations WHERE {where}",
+        (value,),
+    )
+    if row is None:
+        return Problem.UNKNOWN
+    invitation = Invitation(
+        row["id"], row["caseworker_id"], row["label"], row["status"], from_db(row["expires_at"])
+    )
+    if invitation.status != "pending":
+        return Problem.USED
+    if invitation.expires_at <= utcnow():
+        return Problem.EXPIRED
+    return invitation
+
+
+async def decline(db: Database, invitation_id: int) -> bool:
+    """Only the fact of the decline is kept: the caseworker's label goes too."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE invitations SET status = 'declined', label = NULL, used_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (to_db(utcnow()), invitation_id),
+        )
+        if cursor.rowcount:
+            await audit.record(
+                conn, "invitation.declined", actor_id=None, invitation_id=invitation_id
+            )
+    return bool(cursor.rowcount)
+
+
+async def pending_for(db: Database, caseworker_id: int) -> int:
+    value = await db.fetchval(
+        "SELECT count(*) FROM invitations WHERE caseworker_id = ? AND status = 'pending' "
+        "AND expires_at > ?",
+        (caseworker_id, to_db(utcnow())),
+    )
+    return int(value or 0)

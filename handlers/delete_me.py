@@ -1,0 +1,88 @@
+"""/delete_me: a person deletes everything the bot stores about them, for real."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router, html
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.notify import notify
+from db import clients, privacy
+from db.database import Database
+from db.users import User
+
+
+class DeleteMe(CallbackData, prefix="del"):
+    confirm: bool
+
+
+async def ask(message: Message, user: User) -> None:
+    if user.role.is_staff:
+        await message.answer(_("Staff accounts are removed by an administrator."))
+        return
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗑 Yes, delete my data"), callback_data=DeleteMe(confirm=True))
+    builder.button(text=_("✖ No, keep it"), callback_data=DeleteMe(confirm=False))
+    builder.adjust(1)
+    await message.answer(
+        _(
+            "This deletes everything the bot stores about you: your profile, your messages "
+            "with your officer, your check-ins and appointments. Your officer is told that you "
+            "left. This cannot be undone. Delete?"
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def answer(
+    query: CallbackQuery,
+    callback_data: DeleteMe,
+    user: User,
+    db: Database,
+    bot: Bot,
+    i18n: I18n,
+    state: FSMContext,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.confirm or user.role.is_staff:
+        await query.message.answer(_("Nothing was deleted."))
+        return
+    client = await clients.get(db, user.telegram_id)
+    await state.clear()
+    await privacy.erase(
+        db, user.telegram_id, caseworker_id=client.caseworker_id if client else None
+    )
+    await query.message.answer(
+        _(
+            "Your data has been deleted. If you write to the bot again, it starts from the beginning."
+        ),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    if client is not None:
+        name = html.quote(client.name)
+        await notify(
+            bot,
+            db,
+            i18n,
+            client.caseworker_id,
+            lambda _recipient: (
+                _(
+                    "{name} deleted their data from the bot and is no longer on your caseload."
+                ).format(name=name),
+                None,
+            ),
+        )
+
+
+def create_router() -> Router:
+    router = Router(name="delete_me")
+    router.message.register(ask, Command("delete_me"))
+    router.callback_query.register(answer, DeleteMe.filter())
+    return router

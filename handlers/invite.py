@@ -1,0 +1,133 @@
+"""Caseworkers: /invite creates a single-use invitation (deep link + printable QR code)."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from aiogram import Bot, Router, html
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.deep_linking import create_start_link
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from bot.i18n import format_datetime
+from bot.menu import Label, MenuButton, main_menu
+from bot.roles import HasRole, restrict
+from db import invitations
+from db.database import Database
+from db.users import Role, User
+
+MAX_LABEL = 64
+
+
+class Inviting(StatesGroup):
+    label = State()
+
+
+class SkipLabel(CallbackData, prefix="inv"):
+    pass
+
+
+def qr_png(link: str) -> bytes:
+    image = qrcode.make(link, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def ask_label(message: Message, state: FSMContext) -> None:
+    await state.set_state(Inviting.label)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Skip"), callback_data=SkipLabel())
+    await message.answer(
+        _(
+            "Who is this invitation for? Send a name or a case number: only you will see it. "
+            "Or press «Skip»."
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def label_given(
+    message: Message,
+    user: User,
+    db: Database,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+    state: FSMContext,
+) -> None:
+    label = " ".join((message.text or "").split())
+    if not label:
+        await message.answer(_("Please send the name or case number as text, or press «Skip»."))
+        return
+    if len(label) > MAX_LABEL:
+        await message.answer(_("Please keep it under {limit} characters.").format(limit=MAX_LABEL))
+        return
+    await state.clear()
+    await _create(message, user, db, bot, i18n, settings, label)
+
+
+async def label_skipped(
+    query: CallbackQuery,
+    user: User,
+    db: Database,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+    state: FSMContext,
+) -> None:
+    if await state.get_state() != Inviting.label.state or not isinstance(query.message, Message):
+        return
+    await state.clear()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _create(query.message, user, db, bot, i18n, settings, None)
+
+
+async def _create(
+    message: Message,
+    user: User,
+    db: Database,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+    label: str | None,
+) -> None:
+    token, invitation = await invitations.create(db, user.telegram_id, label)
+    link = await create_start_link(bot, token)
+    until = format_datetime(
+        invitation.expires_at, i18n.current_locale, settings.zone_for(user.timezone), "medium"
+    )
+    if label:
+        head = _("Invitation for {name}. Valid until {until}; it works once.").format(
+            name=html.quote(label), until=until
+        )
+    else:
+        head = _("Invitation. Valid until {until}; it works once.").format(until=until)
+    advice = _(
+        "Give the person this link or the QR code (it can be printed). When they open it "
+        "and agree, they join your caseload and you are told."
+    )
+    caption = f"{head}\n\n{link}\n\n{advice}"
+    await message.answer_photo(
+        BufferedInputFile(qr_png(link), filename="invitation.png"),
+        caption=caption,
+        reply_markup=main_menu(user),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="invite")
+    restrict(router, HasRole(Role.CASEWORKER))
+    router.message.register(ask_label, Command("invite"))
+    router.message.register(ask_label, MenuButton(Label.INVITE))
+    router.message.register(label_given, Inviting.label)
+    router.callback_query.register(label_skipped, SkipLabel.filter())
+    return router

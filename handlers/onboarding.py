@@ -1,0 +1,232 @@
+"""Joining through an invitation: /start <token> → consent (in the person's language) → linked."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router, html
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES
+from bot.menu import main_menu
+from bot.notify import notify
+from db import clients, invitations, privacy, users
+from db.clients import LinkError
+from db.database import Database
+from db.invitations import Invitation, Problem
+from db.users import User
+from handlers.caseload import ClientCard
+from handlers.texts import officer_name
+
+
+class Onboarding(StatesGroup):
+    consent = State()
+
+
+class Consent(CallbackData, prefix="consent"):
+    action: str  # agree | decline | a language code
+
+
+def consent_text(officer: str) -> str:
+    return _(
+        "<b>Your probation officer {officer} invites you to Jańa Jol.</b>\n\n"
+        "If you agree, we store: your Telegram id and first name, your language, your "
+        "messages with your officer, and later your check-ins and appointments.\n"
+        "Only your officer and the programme administrators see them.\n"
+        "You can delete your data at any time with /delete_me.\n\n"
+        "Do you agree?"
+    ).format(officer=officer)
+
+
+def consent_buttons() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ I agree"), callback_data=Consent(action="agree"))
+    builder.button(text=_("✖ Decline"), callback_data=Consent(action="decline"))
+    for code in LANGUAGES:
+        builder.button(text=LANGUAGE_NAMES[code], callback_data=Consent(action=code))
+    builder.adjust(2, 3)
+    return builder.as_markup()
+
+
+def problem_text(problem: Problem) -> str:
+    if problem is Problem.USED:
+        return _("This invitation has already been used. Ask your officer for a new one.")
+    if problem is Problem.EXPIRED:
+        return _("This invitation has expired. Ask your officer for a new one.")
+    return _("This invitation link is not valid. Check the link or ask your officer for a new one.")
+
+
+async def _officer_display(db: Database, caseworker_id: int) -> str:
+    officer = await users.get(db, caseworker_id)
+    return officer_name(officer.display_name if officer else None)
+
+
+async def open_invitation(
+    message: Message, command: CommandObject, user: User, db: Database, state: FSMContext
+) -> None:
+    await state.clear()
+    if user.role.is_staff:
+        await message.answer(
+            _("This is an invitation for a client. Staff accounts cannot accept it."),
+            reply_markup=main_menu(user),
+        )
+        return
+    if user.is_linked_client:
+        await message.answer(
+            _("You are already connected with your probation officer."),
+            reply_markup=main_menu(user),
+        )
+        return
+    found = await invitations.find(db, command.args or "")
+    if not isinstance(found, Invitation):
+        await message.answer(problem_text(found), reply_markup=main_menu(user))
+        return
+    await state.set_state(Onboarding.consent)
+    await state.set_data({"invitation_id": found.id})
+    await message.answer(
+        consent_text(await _officer_display(db, found.caseworker_id)),
+        reply_markup=consent_buttons(),
+    )
+
+
+async def _pending_invitation(state: FSMContext, db: Database) -> Invitation | Problem:
+    invitation_id = (await state.get_data()).get("invitation_id")
+    if await state.get_state() != Onboarding.consent.state or not isinstance(invitation_id, int):
+        return Problem.UNKNOWN
+    return await invitations.get_pending(db, invitation_id)
+
+
+async def switch_language(
+    query: CallbackQuery,
+    callback_data: Consent,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    invitation = await _pending_invitation(state, db)
+    if not isinstance(invitation, Invitation) or not isinstance(query.message, Message):
+        callback_answer.text = problem_text(
+            invitation if isinstance(invitation, Problem) else Problem.UNKNOWN
+        )
+        return
+    await users.set_language(db, user.telegram_id, callback_data.action)
+    with i18n.use_locale(callback_data.action):
+        text = consent_text(await _officer_display(db, invitation.caseworker_id))
+        if query.message.html_text != text:
+            await query.message.edit_text(text, reply_markup=consent_buttons())
+
+
+async def agree(
+    query: CallbackQuery,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    invitation = await _pending_invitation(state, db)
+    if not isinstance(invitation, Invitation):
+        await state.clear()
+        callback_answer.text = problem_text(invitation)
+        callback_answer.show_alert = True
+        return
+    try:
+        caseworker_id = await clients.accept_invitation(
+            db, invitation.id, user.telegram_id, query.from_user.first_name
+        )
+    except LinkError as exc:
+        await state.clear()
+        callback_answer.text = (
+            _("You are already connected with your probation officer.")
+            if exc.code == "linked"
+            else problem_text(Problem.USED)
+        )
+        callback_answer.show_alert = True
+        return
+    await state.clear()
+    if user.language is None:  # keep the language the consent was read in
+        await users.set_language(db, user.telegram_id, i18n.current_locale)
+    linked = await users.get(db, user.telegram_id)
+    assert linked is not None
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    officer = await _officer_display(db, caseworker_id)
+    await bot.send_message(
+        user.telegram_id,
+        _(
+            "Thank you. You are now connected with your probation officer {officer}.\n\n"
+            "Press «✉️ Message my officer» to write to them at any time."
+        ).format(officer=officer),
+        reply_markup=main_menu(linked),
+    )
+    client = await clients.get(db, user.telegram_id)
+    name = html.quote(client.name if client else str(user.telegram_id))
+
+    def joined(_recipient: User) -> tuple[str, InlineKeyboardMarkup]:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("Open client card"), callback_data=ClientCard(client_id=user.telegram_id)
+        )
+        return (
+            _(
+                "✅ {name} accepted your invitation and agreed. They are in your caseload now."
+            ).format(name=name),
+            builder.as_markup(),
+        )
+
+    await notify(bot, db, i18n, caseworker_id, joined)
+
+
+async def decline(
+    query: CallbackQuery,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    invitation = await _pending_invitation(state, db)
+    await state.clear()
+    if not isinstance(invitation, Invitation):
+        callback_answer.text = problem_text(invitation)
+        callback_answer.show_alert = True
+        return
+    await invitations.decline(db, invitation.id)
+    # Nothing about the person is kept: not even their language or this conversation.
+    await privacy.erase(db, user.telegram_id, caseworker_id=None)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    await bot.send_message(
+        user.telegram_id,
+        _(
+            "You declined. Nothing about you has been kept, only the fact that the invitation "
+            "was declined. You can still read /help and /privacy."
+        ),
+    )
+    label = html.quote(invitation.label) if invitation.label else None
+
+    def declined(_recipient: User) -> tuple[str, None]:
+        if label:
+            return _("The invitation for {name} was declined.").format(name=label), None
+        return _("An invitation you created was declined."), None
+
+    await notify(bot, db, i18n, invitation.caseworker_id, declined)
+
+
+def create_router() -> Router:
+    router = Router(name="onboarding")
+    router.message.register(open_invitation, CommandStart(deep_link=True))
+    router.callback_query.register(agree, Consent.filter(F.action == "agree"))
+    router.callback_query.register(decline, Consent.filter(F.action == "decline"))
+    router.callback_query.register(switch_language, Consent.filter(F.action.in_(LANGUAGES)))
+    return router

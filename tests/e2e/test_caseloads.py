@@ -1,0 +1,300 @@
+"""Invitations, consent, caseloads and two-way messages, end to end through the fake Bot API."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from db import clients, users, working_hours
+from db.clock import to_db
+from db.working_hours import WorkingHours
+from handlers.caseload import ClientAction, ClientCard
+from tests.fakeapi import FakeUser
+from tests.harness import BotUnderTest
+
+LINK = re.compile(r"https://t\.me/jana_jol_test_bot\?start=([A-Za-z0-9_-]+)")
+
+
+async def invite(caseworker: FakeUser, label: str | None = "Case 17/2026") -> str:
+    await caseworker.command("invite")
+    replies = await caseworker.send(label) if label else await caseworker.press("Skip")
+    [card] = [m for m in replies if m.kind == "photo"]
+    assert card.document is not None
+    assert card.document.startswith(b"\x89PNG")  # the printable QR code
+    match = LINK.search(card.text or "")
+    assert match, card.text
+    token = match.group(1)
+    assert len(token) >= 22  # 128 bits of randomness
+    return token
+
+
+async def join(
+    app: BotUnderTest, caseworker: FakeUser, client_id: int, language: str = "en"
+) -> FakeUser:
+    token = await invite(caseworker)
+    person = app.user(client_id, language_code=language, first_name="Arman")
+    await person.start(token)
+    await person.press(
+        {"en": "✅ I agree", "ru": "✅ Я согласен(на)", "kk": "✅ Келісемін"}[language]
+    )
+    return person
+
+
+async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
+    app: BotUnderTest,
+) -> None:
+    officer = await app.caseworker(401, "Aliya Sarsenova")
+    token = await invite(officer, "Case <17>")
+
+    person = app.user(402, language_code="ru", first_name="Arman")
+    [consent] = await person.start(token)
+    assert "Aliya Sarsenova" in (consent.text or "")
+    assert "Вы согласны?" in (consent.text or "")  # the consent speaks Telegram's language
+    await person.press("Қазақша")  # read it in Kazakh instead
+    assert "Келісесіз бе?" in (person.last.text or "")
+    replies = await person.press("✅ Келісемін")
+    assert any("Aliya Sarsenova" in (r.text or "") for r in replies)
+    assert "✉️ Инспекторға жазу" in [b for row in person.reply_buttons() for b in row]
+
+    joined = officer.last
+    assert (
+        joined.text
+        == "✅ Case <17> accepted your invitation and agreed. They are in your caseload now."
+    )
+    linked = await users.get(app.db, 402)
+    assert linked is not None
+    assert linked.caseworker_id == 401
+    assert linked.language == "kk"
+
+    # Client → officer: text, delivered with a header and a Reply button.
+    await person.press("✉️ Инспекторға жазу")
+    replies = await person.send("Сәлеметсіз бе! Жұмыс таптым <3")
+    assert any("✅" in (r.text or "") for r in replies)
+    relayed = officer.last
+    assert "Case <17>" in (relayed.text or "")
+    assert "Жұмыс таптым <3" in (relayed.text or "")
+    assert "↩️ Reply" in relayed.button_texts
+
+    # Officer → client: a photo with a caption arrives as a copy with a header in Kazakh.
+    await officer.press("↩️ Reply")
+    await officer.send_photo(caption="The vacancy")
+    assert officer.last.text == "✅ Delivered to Case <17>."
+    photo = person.last
+    assert photo.kind == "photo"
+    assert photo.copied_from is not None
+    assert "Aliya Sarsenova" in (photo.text or "")
+    assert "The vacancy" in (photo.text or "")
+
+    # Client → officer: a photo and a location.
+    await person.press("↩️ Жауап беру")
+    await person.send_photo(caption="менің түйіндемем")
+    assert officer.last.kind == "photo"
+    await person.press("✉️ Қайта жазу")
+    await person.share_location(50.25, 57.15)
+    assert officer.last.kind == "location"
+
+    # The caseload lists the client; the card shows the history.
+    [listing] = await officer.command("caseload")
+    [button] = [b for b in listing.button_texts if "Case <17>" in b]
+    await officer.press(button)
+    assert "Case <17>" in (officer.last.text or "")
+    [history] = await officer.press("📜 History")
+    assert "Жұмыс таптым &lt;3" in (history.html or "")
+    assert "[location]" in (history.text or "")
+
+
+async def test_declining_keeps_nothing_but_the_fact(app: BotUnderTest) -> None:
+    officer = await app.caseworker(411)
+    token = await invite(officer, "Serik B.")
+    person = app.user(412, language_code="en")
+    await person.start(token)
+    replies = await person.press("✖ Decline")
+    assert any("Nothing about you has been kept" in (r.text or "") for r in replies)
+    assert officer.last.text == "The invitation for Serik B. was declined."
+    assert await users.get(app.db, 412) is None
+    row = await app.db.fetchone("SELECT status, label FROM invitations")
+    assert row is not None
+    assert tuple(row) == ("declined", None)
+    # The link is used up.
+    [reply] = await person.start(token)
+    assert reply.text == "This invitation has already been used. Ask your officer for a new one."
+
+
+async def test_used_expired_and_unknown_invitations_link_nothing(app: BotUnderTest) -> None:
+    officer = await app.caseworker(421)
+    token = await invite(officer)
+    await join_with(app, token, 422)
+    stranger = app.user(423)
+    [reply] = await stranger.start(token)
+    assert reply.text == "This invitation has already been used. Ask your officer for a new one."
+
+    expired = await invite(officer, "Later")
+    await app.db.execute(
+        "UPDATE invitations SET expires_at = ? WHERE status = 'pending'",
+        (to_db(datetime.now(UTC) - timedelta(minutes=1)),),
+    )
+    [reply] = await stranger.start(expired)
+    assert reply.text == "This invitation has expired. Ask your officer for a new one."
+
+    for bogus in ("AAAAAAAAAAAAAAAAAAAAAA", "x" * 64, "abc-_"):
+        [reply] = await stranger.start(bogus)
+        assert "not valid" in (reply.text or "")
+    assert await clients.get(app.db, 423) is None
+
+
+async def join_with(app: BotUnderTest, token: str, client_id: int) -> FakeUser:
+    person = app.user(client_id)
+    await person.start(token)
+    await person.press("✅ I agree")
+    return person
+
+
+async def test_an_invitation_cannot_be_accepted_after_it_was_used_by_someone_else(
+    app: BotUnderTest,
+) -> None:
+    officer = await app.caseworker(431)
+    token = await invite(officer)
+    first, second = app.user(432), app.user(433)
+    await first.start(token)
+    await second.start(token)  # both opened the link before either agreed
+    await first.press("✅ I agree")
+    await second.press("✅ I agree")
+    assert second.last_callback_answer is not None
+    assert "already been used" in (second.last_callback_answer.text or "")
+    assert (await clients.get(app.db, 433)) is None
+
+
+async def test_forged_callbacks_cannot_reach_another_caseworkers_client(app: BotUnderTest) -> None:
+    officer = await app.caseworker(441, "Officer One")
+    client = await join(app, officer, 442)
+    other = await app.caseworker(443, "Officer Two")
+    await other.command("caseload")
+    for forged in (
+        ClientCard(client_id=442).pack(),
+        ClientAction(client_id=442, action="archive").pack(),
+        ClientAction(client_id=442, action="history").pack(),
+        ClientAction(client_id=442, action="write").pack(),
+    ):
+        await other.press_data(forged)
+        assert other.last_callback_answer is not None
+        assert other.last_callback_answer.text == "This client is not on your caseload."
+    found = await clients.get(app.db, 442)
+    assert found is not None
+    assert found.status == "active"
+    assert not [m for m in other.bot_messages if "Officer One" in (m.text or "")]
+    # A client cannot press staff buttons at all.
+    await client.press_data(ClientCard(client_id=442).pack(), message_id=client.last.message_id)
+    assert client.last_callback_answer is not None
+    assert (
+        client.last_callback_answer.text == "This button is no longer active. Please use the menu."
+    )
+    # Tampered data (bad types) is refused too.
+    await other.press_data("cc:not-a-number")
+    assert other.last_callback_answer is not None
+    assert (
+        other.last_callback_answer.text == "This button is no longer active. Please use the menu."
+    )
+
+
+async def test_delete_me_removes_the_persons_data(app: BotUnderTest) -> None:
+    officer = await app.caseworker(451)
+    person = await join(app, officer, 452)
+    await person.press("✉️ Message my officer")
+    await person.send("my secret")
+    await person.command("delete_me")
+    replies = await person.press("🗑 Yes, delete my data")
+    assert any("deleted" in (r.text or "") for r in replies)
+    assert "deleted their data" in (officer.last.text or "")
+    for table, column in (
+        ("users", "telegram_id"),
+        ("clients", "telegram_id"),
+        ("messages", "client_id"),
+    ):
+        assert await app.db.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = 452") == 0
+    assert (
+        await app.db.fetchval(
+            "SELECT count(*) FROM audit_log WHERE subject_id = 452 OR actor_id = 452"
+        )
+        == 0
+    )
+    assert (
+        await app.db.fetchval("SELECT count(*) FROM audit_log WHERE action = 'person.deleted'") == 1
+    )
+    assert (
+        await app.db.fetchval("SELECT count(*) FROM fsm_state WHERE storage_key LIKE '%:452:%'")
+        == 0
+    )
+    assert await app.db.fetchval("SELECT count(*) FROM messages WHERE body LIKE '%secret%'") == 0
+
+
+async def test_writing_outside_working_hours_gets_an_auto_reply_and_is_still_delivered(
+    app: BotUnderTest,
+) -> None:
+    officer = await app.caseworker(461)
+    person = await join(app, officer, 462)
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Almaty")).weekday()
+    await working_hours.save(app.db, 461, WorkingHours(frozenset(set(range(7)) - {today})))
+    await person.press("✉️ Message my officer")
+    replies = await person.send("Are you there?")
+    auto = replies[-1].text or ""
+    assert "will answer in working time" in auto
+    assert "Next working time starts" in auto
+    assert "112" in auto
+    assert "Are you there?" in (officer.last.text or "")
+    # A second message within the hour gets no second auto-reply.
+    await person.press("✉️ Write again")
+    replies = await person.send("Hello?")
+    assert not any("working time" in (r.text or "") for r in replies)
+
+
+async def test_a_blocked_client_is_marked_unreachable_and_the_officer_is_told(
+    app: BotUnderTest,
+) -> None:
+    officer = await app.caseworker(471)
+    person = await join(app, officer, 472)
+    person.block_bot()
+    await app.api.wait_idle()
+    assert "blocked the bot" in (officer.last.text or "")
+    found = await clients.get(app.db, 472)
+    assert found is not None
+    assert found.unreachable_since is not None
+    [listing] = await officer.command("caseload")
+    [button] = [b for b in listing.button_texts if "🚫" in b]
+    await officer.press(button)
+    await officer.press("✍️ Write")
+    [reply] = await officer.send("Please call me")
+    assert "Not delivered" in (reply.text or "")
+    history = await app.db.fetchval("SELECT delivery FROM messages ORDER BY id DESC LIMIT 1")
+    assert history == "failed"
+
+
+async def test_admin_reassigns_a_client_and_the_client_is_told(app: BotUnderTest) -> None:
+    first = await app.caseworker(481, "First Officer")
+    await app.caseworker(482, "Second Officer")
+    person = await join(app, first, 483)
+    admin = await app.admin()
+    [listing] = await admin.command("staff")
+    assert "1 active client" in (listing.text or "")
+    await admin.press("First Officer · 1")
+    await admin.press("Case 17/2026")
+    await admin.press("Second Officer · 0")
+    assert "Your probation officer is now Second Officer." in (person.last.text or "")
+    moved = await clients.get(app.db, 483)
+    assert moved is not None
+    assert moved.caseworker_id == 482
+    # Removing a caseworker who still has clients is refused.
+    from db.staff import StaffError, remove_caseworker
+
+    with pytest.raises(StaffError, match="reassign"):
+        await remove_caseworker(app.db, 482, actor_id=None)
+
+
+async def test_an_unlinked_person_can_still_use_help_and_privacy(app: BotUnderTest) -> None:
+    person = await app.client(491)
+    [reply] = await person.command("message")
+    assert "not connected" in (reply.text or "")
+    [reply] = await person.command("privacy")
+    assert "/delete_me" in (reply.text or "")
