@@ -298,3 +298,17 @@ async def test_an_unlinked_person_can_still_use_help_and_privacy(app: BotUnderTe
     assert "not connected" in (reply.text or "")
     [reply] = await person.command("privacy")
     assert "/delete_me" in (reply.text or "")
+
+
+async def test_long_and_hostile_text_is_relayed_whole_and_escaped(app: BotUnderTest) -> None:
+    officer = await app.caseworker(501)
+    person = await join(app, officer, 502)
+    hostile = "<script>alert('x')</script> & <b>" + "ж" * 4000
+    await person.press("✉️ Message my officer")
+    replies = await person.send(hostile)
+    assert any("✅" in (r.text or "") for r in replies)
+    texts = [m.text or "" for m in officer.bot_messages[-2:]]
+    assert hostile in texts  # the header could not fit, so the text came as an exact copy
+    assert [e for e in app.api.errors if e[0] in {"sendMessage", "copyMessage"}] == []
+    stored = await app.db.fetchval("SELECT body FROM messages WHERE client_id = 502")
+    assert stored == hostile
