@@ -6,7 +6,7 @@ import logging
 import time
 
 from aiogram import Bot, F, Router, html
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -83,6 +83,26 @@ def describe_hours(hours: WorkingHours, locale: str) -> str:
     names = get_day_names("abbreviated", locale=locale)
     days = ", ".join(str(names[d]) for d in sorted(hours.weekdays))
     return f"{days} {hours.opens:%H:%M}–{hours.closes:%H:%M}"
+
+
+async def _deliver(
+    bot: Bot,
+    db: Database,
+    message: Message,
+    to_chat: int,
+    header: str,
+    buttons: InlineKeyboardMarkup,
+    stored_id: int,
+) -> TelegramAPIError | None:
+    """Relays a stored message and records the outcome; returns Telegram's refusal, if any."""
+    try:
+        await relay(bot, message, to_chat, header, buttons)
+    except (TelegramForbiddenError, TelegramBadRequest) as exc:
+        log.warning("Message not delivered: %s", type(exc).__name__)
+        await messages.mark_delivery(db, stored_id, delivered=False)
+        return exc
+    await messages.mark_delivery(db, stored_id, delivered=True)
+    return None
 
 
 # -- the client's side ------------------------------------------------------------------
@@ -168,11 +188,10 @@ async def client_sends(
         )
         builder.button(text=_("🗂 Card"), callback_data=ClientCard(client_id=client.telegram_id))
         buttons = builder.as_markup()
-    try:
-        await relay(bot, message, caseworker.telegram_id, header, buttons)
-    except (TelegramForbiddenError, TelegramBadRequest) as exc:
-        log.warning("Message to a caseworker not delivered: %s", type(exc).__name__)
-        await messages.mark_delivery(db, stored, delivered=False)
+    if (
+        await _deliver(bot, db, message, caseworker.telegram_id, header, buttons, stored)
+        is not None
+    ):
         await message.answer(
             _(
                 "Your officer cannot receive messages in Telegram right now. Your message is saved and they will see it in the bot."
@@ -182,7 +201,6 @@ async def client_sends(
             reply_markup=main_menu(user),
         )
         return
-    await messages.mark_delivery(db, stored, delivered=True)
     again = InlineKeyboardBuilder()
     again.button(text=_("✉️ Write again"), callback_data=WriteAgain())
     await message.answer(_("✅ Delivered to your officer."), reply_markup=again.as_markup())
@@ -276,12 +294,9 @@ async def caseworker_sends(
         builder.button(text=_("↩️ Reply"), callback_data=WriteAgain())
         buttons = builder.as_markup()
     name = html.quote(client.name)
-    try:
-        await relay(bot, message, client.telegram_id, header, buttons)
-    except (TelegramForbiddenError, TelegramBadRequest) as exc:
-        log.warning("Message to a client not delivered: %s", type(exc).__name__)
-        await messages.mark_delivery(db, stored, delivered=False)
-        if isinstance(exc, TelegramForbiddenError):
+    failure = await _deliver(bot, db, message, client.telegram_id, header, buttons, stored)
+    if failure is not None:
+        if isinstance(failure, TelegramForbiddenError):
             await clients.mark_unreachable(db, client.telegram_id)
         await message.answer(
             _(
