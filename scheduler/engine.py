@@ -39,6 +39,9 @@ class EngineConfig:
     max_sleep: float = 60.0
     # Seconds between engine messages to one chat (Telegram allows about 1/s per chat).
     per_chat_interval: float = 1.0
+    # Engine messages per second overall, evenly spaced: under the session's 30/s so
+    # replies to people keep some room during a big batch (1,000 items take ~40 s).
+    max_per_second: float = 25.0
     # Network errors and 5xx: retry after base, 2*base, 4*base ... seconds, at most cap.
     backoff_base: float = 5.0
     backoff_cap: float = 300.0
@@ -70,7 +73,9 @@ class Engine:
         self.unreachable_hooks: list[UnreachableHook] = []
         self.counters = RunReport()  # totals since this engine was created
         self.stopping = asyncio.Event()
-        self.pacer = ChatPacer(self.config.per_chat_interval, self.stopping)
+        self.pacer = ChatPacer(
+            self.config.per_chat_interval, self.config.max_per_second, self.stopping
+        )
         self.runner = DueRunner(self)
         self.wakeup: Wakeup | None = None
         self.recovered = 0  # rows found 'sending' at the last start

@@ -87,11 +87,12 @@ class Wakeup:
         delay = min(max(delay, 0.0), max_sleep)
         self._armed_at = engine.now() + timedelta(seconds=delay)
         # APScheduler runs on the wall clock; the delay is measured on the engine's clock,
-        # so an injected or travelled clock still wakes it at the right moment.
+        # so an injected or travelled clock still wakes it at the right moment. The engine's
+        # clock (db.clock.utcnow) has whole seconds, so the delay counts from the whole
+        # second too: counting from the precise time would wake up to a second late.
         if self.scheduler.running:
-            self.scheduler.modify_job(
-                DISPATCH_JOB, next_run_time=datetime.now(UTC) + timedelta(seconds=delay)
-            )
+            wall = datetime.now(UTC).replace(microsecond=0)
+            self.scheduler.modify_job(DISPATCH_JOB, next_run_time=wall + timedelta(seconds=delay))
 
     async def _rearm(self) -> None:
         self._poked = None
