@@ -29,14 +29,16 @@ Restart and crash (kill -9) policy
 ----------------------------------
 - An item exists once its row is committed; it is 'sent' only after Telegram answered OK.
 - Claiming marks rows 'sending' in one short transaction; at most
-  `EngineConfig.max_in_flight` (32) rows are 'sending' at a time.
+  `EngineConfig.max_in_flight` (32) rows are 'sending' at a time. Each row is marked
+  right after its own answer, and engine sends are evenly spaced (25/s), so at any
+  instant only the request on the wire is accepted-but-unrecorded.
 - Clean stop (SIGTERM): no new claims; sends already requested finish and are recorded;
   items still waiting for their chat's slot go back to 'pending' unsent.
 - Start: every row left 'sending' goes back to 'pending' (only one bot process runs
   against a database: Telegram's getUpdates already refuses a second poller). A row
   Telegram accepted but we had not yet marked is therefore sent twice; such rows are the
-  ones whose request was in flight at the crash, at most `max_in_flight` and in practice
-  the few requests on the wire (see docs/architecture.md for measured figures). This is
+  ones whose request was in flight at the crash: at most `max_in_flight`, measured 0-1
+  per kill -9 (bench/scheduler_bench.py; figures in docs/architecture.md). This is
   the exactly-once limit of the Bot API (no idempotency key); we choose a rare duplicate
   over a lost reminder.
 - Overdue rows (the bot was down) are handed to their handler with `delivery.lateness`;
