@@ -113,6 +113,7 @@ async def test_an_item_is_sent_at_its_due_time_in_the_recipients_language(
 ) -> None:
     person = await bot_app.client(201, "kk")
     engine = engine_of(bot_app)
+    assert bot_app.app.dp["engine"] is engine  # update handlers schedule through it
     due = ahead()
     item_id = await engine.schedule(KIND, 201, due, {"n": 1})
 
