@@ -26,6 +26,7 @@ from db.migrate import migrate
 from db.staff import sync_admins
 from handlers import feature_routers
 from handlers.messaging import AutoReplies
+from scheduler.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Application:
     bot: Bot
     dp: Dispatcher
     inflight: InFlightMiddleware
+    engine: Engine
 
     @classmethod
     async def create(cls, settings: Settings) -> Application:
@@ -63,11 +65,14 @@ class Application:
         i18n = create_i18n(settings.default_language)
         menus = CommandMenus(db, i18n, settings.default_language)
         inflight = InFlightMiddleware()
+        # Timed work; features register their kinds on it here, before it starts.
+        engine = Engine(db=db, bot=bot, i18n=i18n, settings=settings)
         dp = Dispatcher(
             storage=SQLiteStorage(db),
             settings=settings,
             db=db,
             menus=menus,
+            engine=engine,
             auto_replies=AutoReplies(),
         )
 
@@ -82,7 +87,7 @@ class Application:
         dp.message.filter(F.chat.type == "private")
 
         dp.include_routers(*feature_routers())
-        app = cls(settings=settings, db=db, bot=bot, dp=dp, inflight=inflight)
+        app = cls(settings=settings, db=db, bot=bot, dp=dp, inflight=inflight, engine=engine)
         dp.startup.register(app._on_startup)
         dp.shutdown.register(app._on_shutdown)
         return app
@@ -92,6 +97,7 @@ class Application:
         menus: CommandMenus = self.dp["menus"]
         await menus.set_defaults(bot)
         await menus.sync_staff(bot)
+        await self.engine.start()
         log.info("Started @%s with database %s", me.username, self.settings.database_path)
 
     async def _on_shutdown(self) -> None:
@@ -101,11 +107,15 @@ class Application:
                 await self.inflight.wait_idle()
         except TimeoutError:
             log.warning("Shutting down with %d updates still in progress", self.inflight.count)
+        # After the handlers (they may schedule items), before the database closes.
+        await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
 
     async def run(self, *, handle_signals: bool = True) -> None:
         try:
             await self.dp.start_polling(self.bot, handle_signals=handle_signals, polling_timeout=25)
         finally:
+            # Already stopped by _on_shutdown, unless startup failed half-way.
+            await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
             await self.db.close()
             log.info("Stopped")
 

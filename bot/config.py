@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from scheduler.timecalc import QuietHours
+
 Language = Literal["kk", "ru", "en"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -28,6 +30,11 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     # Seconds to let in-flight handlers finish after SIGTERM before closing the database.
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # A timed message handled more than this many seconds after its time (the bot was
+    # down, Telegram unreachable) carries a "sent late" note, or its feature drops it.
+    scheduler_late_after_seconds: int = Field(default=300, ge=0)
+    # Local time window when nothing non-urgent is sent to a client; "off" disables it.
+    quiet_hours: str = "22:00-08:00"
 
     @field_validator("bot_token")
     @classmethod
@@ -64,6 +71,17 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r} (use an IANA name such as Asia/Almaty)"
             ) from None
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str) -> str:
+        QuietHours.parse(value)  # raises ValueError with the reason
+        return value.strip()
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        """Quiet hours in each person's own zone, or None when switched off."""
+        return QuietHours.parse(self.quiet_hours)
 
     @property
     def zone(self) -> ZoneInfo:

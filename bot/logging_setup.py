@@ -12,3 +12,5 @@ def setup_logging(level: str) -> None:
     )
     # aiogram's per-update INFO lines are noise at scale; keep its warnings.
     logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # APScheduler logs every wake-up of the scheduling engine's dispatcher at INFO.
+    logging.getLogger("apscheduler").setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,9 +65,16 @@ test_settings.__test__ = False  # type: ignore[attr-defined]  # not a test, desp
 
 @contextlib.asynccontextmanager
 async def start_bot(
-    api: FakeBotAPI, tmp_path: Path, **overrides: Any
+    api: FakeBotAPI,
+    tmp_path: Path,
+    *,
+    prepare: Callable[[Application], None] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[BotUnderTest]:
+    """`prepare(app)` runs before start-up, as a feature's wiring would (e.g. engine kinds)."""
     app = await Application.create(test_settings(api, tmp_path, **overrides))
+    if prepare is not None:
+        prepare(app)
     since = api.poll_count
     polling = asyncio.create_task(app.run(handle_signals=False))
     ready = asyncio.create_task(api.wait_polling(since=since))

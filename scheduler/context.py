@@ -1,0 +1,85 @@
+"""What a handler gets with its item: the bot, the database, the person's language and zone,
+how late the item is, and a paced `send_message` to the item's recipient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+
+from bot.config import Settings
+from bot.i18n import N_, format_datetime
+from db.database import Database
+from db.scheduled import ScheduledItem
+from scheduler.pacing import ChatPacer
+
+if TYPE_CHECKING:
+    from scheduler.engine import Engine
+
+LATE_NOTE = N_("⏰ This message is late: it was planned for {time}.")
+
+
+@dataclass
+class Delivery:
+    item: ScheduledItem
+    bot: Bot
+    db: Database
+    i18n: I18n
+    settings: Settings
+    engine: Engine
+    now: datetime  # the engine's "now" for this item (UTC)
+    language: str  # the recipient's language (saved choice, else DEFAULT_LANGUAGE)
+    zone: ZoneInfo  # the recipient's time zone (their own, else TIMEZONE)
+    pacer: ChatPacer = field(repr=False)
+    sent_messages: int = 0
+
+    @property
+    def lateness(self) -> timedelta:
+        """How long after its intended time the item is being handled (never negative)."""
+        return max(timedelta(0), self.now - self.item.intended_at)
+
+    @property
+    def late(self) -> bool:
+        """Later than SCHEDULER_LATE_AFTER_SECONDS: send with `late_note()`, or drop."""
+        return self.lateness > timedelta(seconds=self.settings.scheduler_late_after_seconds)
+
+    def gettext(self, message: str, **values: Any) -> str:
+        """`message` in the recipient's language, formatted with `values`."""
+        text = self.i18n.gettext(message, locale=self.language)
+        return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = self.i18n.gettext(singular, plural, n, locale=self.language)
+        return text.format(n=n, **values)
+
+    def local_time(self, moment: datetime, fmt: str = "short") -> str:
+        """A date and time in the recipient's language and zone (Babel)."""
+        return format_datetime(moment, self.language, self.zone, fmt)
+
+    def late_note(self) -> str:
+        """'' when on time; else a line, in the recipient's language, saying when it was due."""
+        if not self.late:
+            return ""
+        return self.gettext(LATE_NOTE, time=self.local_time(self.item.intended_at))
+
+    async def pace(self) -> None:
+        """Wait for this chat's next slot; call before any other send method on `bot`."""
+        await self.pacer.before_send(self.item.recipient_id)
+
+    def paced(self) -> None:
+        """Record a send to this chat made after `pace()`."""
+        self.sent_messages += 1
+        self.pacer.after_send(self.item.recipient_id)
+
+    async def send_message(self, text: str, **kwargs: Any) -> Message:
+        """Send `text` (HTML) to the item's recipient, paced; errors propagate to the engine."""
+        await self.pace()
+        try:
+            return await self.bot.send_message(self.item.recipient_id, text, **kwargs)
+        finally:
+            self.paced()

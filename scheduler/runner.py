@@ -1,0 +1,229 @@
+"""One pass over what is due: claim rows in small batches, hand each to its handler, record.
+
+At most `max_in_flight` rows are claimed ('sending') at any moment: that bounds both the
+memory a pass uses and the duplicates a crash can cause (rows Telegram accepted but we
+had not yet marked). A row is marked sent right after its own send, in its own short
+transaction, never batched, so the window between "accepted" and "recorded" is one
+local write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiogram.exceptions import TelegramAPIError
+
+from db import scheduled, users
+from db.scheduled import ScheduledItem
+from scheduler.context import Delivery
+from scheduler.errors import backoff_seconds, classify
+from scheduler.outcomes import Drop, Postpone, Retry, Sent
+from scheduler.pacing import EngineStopping
+from scheduler.timecalc import zone_or_default
+
+if TYPE_CHECKING:
+    from scheduler.engine import Engine
+
+log = logging.getLogger(__name__)
+
+# A retry is never sooner than this: a handler answering Retry(at=now) must not spin.
+MIN_RETRY = timedelta(seconds=1)
+
+
+@dataclass
+class RunReport:
+    """What one pass (or, as Engine.counters, the whole run) did."""
+
+    claimed: int = 0
+    sent: int = 0
+    dropped: int = 0
+    failed: int = 0
+    retried: int = 0
+    postponed: int = 0
+    released: int = 0
+    late: int = 0  # handed over later than SCHEDULER_LATE_AFTER_SECONDS
+    ambiguous: int = 0  # network errors after which the message may have arrived anyway
+    unreachable: int = 0
+
+    def add(self, other: RunReport) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def summary(self) -> str:
+        return ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields(self))
+
+
+class DueRunner:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.lock = asyncio.Lock()  # one pass at a time (the timer's and a direct call)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.peak_in_flight = 0
+
+    def cancel_in_flight(self) -> None:
+        """Last resort at shutdown: their rows stay 'sending' and are recovered at next start."""
+        for task in self._in_flight:
+            task.cancel()
+
+    async def run_due(self, now: datetime | None = None) -> RunReport:
+        """Process every item due at `now` (default: the engine's clock, re-read as time passes)."""
+        engine = self.engine
+        report = RunReport()
+        async with self.lock:
+            tasks = self._in_flight
+            while True:
+                room = engine.config.max_in_flight - len(tasks)
+                if room > 0 and not engine.stopping.is_set():
+                    items = await scheduled.claim_due(engine.db, now or engine.now(), room)
+                    report.claimed += len(items)
+                    for item in items:
+                        tasks.add(asyncio.create_task(self._process_safely(item, now, report)))
+                    self.peak_in_flight = max(self.peak_in_flight, len(tasks))
+                if not tasks:
+                    break
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                tasks -= done
+        engine.counters.add(report)
+        if report.claimed:
+            log.info("Scheduler pass: %s", report.summary())
+        return report
+
+    async def _process_safely(
+        self, item: ScheduledItem, fixed_now: datetime | None, report: RunReport
+    ) -> None:
+        try:
+            await self._process(item, fixed_now, report)
+        except Exception:
+            # Our own bookkeeping failed (database gone?): the row stays 'sending' and is
+            # recovered at the next start.
+            log.exception("Scheduler could not record item %d", item.id)
+
+    async def _process(
+        self, item: ScheduledItem, fixed_now: datetime | None, report: RunReport
+    ) -> None:
+        engine = self.engine
+
+        def now() -> datetime:
+            return fixed_now or engine.now()
+
+        handler = engine.handlers.get(item.kind)
+        if handler is None:
+            log.error("No handler registered for kind %r (item %d): failed", item.kind, item.id)
+            await scheduled.mark_failed(engine.db, item.id, "no_handler", now())
+            report.failed += 1
+            return
+        try:
+            async with engine.pacer.turn(item.recipient_id):
+                delivery = await self._delivery(item, now())
+                if delivery.late:
+                    report.late += 1
+                outcome = await handler(item, delivery)
+        except EngineStopping:
+            await scheduled.release(engine.db, item.id)
+            report.released += 1
+        except TelegramAPIError as exc:
+            await self._telegram_error(item, exc, now(), report)
+        except Exception:
+            log.exception("Handler for %r failed on item %d", item.kind, item.id)
+            await self._handler_error(item, now(), report)
+        else:
+            await self._record(item, outcome, now(), report)
+
+    async def _delivery(self, item: ScheduledItem, now: datetime) -> Delivery:
+        engine = self.engine
+        settings = engine.settings
+        person = await users.get(engine.db, item.recipient_id)
+        return Delivery(
+            item=item,
+            bot=engine.bot,
+            db=engine.db,
+            i18n=engine.i18n,
+            settings=settings,
+            engine=engine,
+            now=now,
+            language=(person.language if person and person.language else None)
+            or settings.default_language,
+            zone=zone_or_default(person.timezone if person else None, settings.timezone),
+            pacer=engine.pacer,
+        )
+
+    async def _record(
+        self,
+        item: ScheduledItem,
+        outcome: object,  # an Outcome unless the handler has a bug: checked here
+        now: datetime,
+        report: RunReport,
+    ) -> None:
+        db = self.engine.db
+        match outcome:
+            case Sent():
+                await scheduled.mark_sent(db, item.id, now)
+                report.sent += 1
+            case Drop(reason=reason):
+                await scheduled.mark_dropped(db, item.id, reason, now)
+                report.dropped += 1
+            case Retry(at=at, reason=reason):
+                await scheduled.retry_at(db, item.id, max(at, now + MIN_RETRY), reason)
+                report.retried += 1
+            case Postpone(until=until, reason=reason):
+                await scheduled.postpone(db, item.id, max(until, now + MIN_RETRY), reason)
+                report.postponed += 1
+            case _:
+                log.error(
+                    "Handler for %r returned a %s, not an Outcome",
+                    item.kind,
+                    type(outcome).__name__,
+                )
+                await self._handler_error(item, now, report)
+
+    async def _telegram_error(
+        self, item: ScheduledItem, exc: TelegramAPIError, now: datetime, report: RunReport
+    ) -> None:
+        engine = self.engine
+        verdict = classify(exc)
+        if verdict.ambiguous:
+            report.ambiguous += 1
+        if verdict.retry:
+            wait = verdict.retry_after
+            if wait is None:
+                cfg = engine.config
+                wait = backoff_seconds(item.attempts, cfg.backoff_base, cfg.backoff_cap)
+            log.warning(
+                "Item %d (%s) not sent (%s, attempt %d); retrying in %.0fs",
+                item.id,
+                item.kind,
+                verdict.reason,
+                item.attempts,
+                wait,
+            )
+            await scheduled.retry_at(
+                engine.db, item.id, now + max(timedelta(seconds=wait), MIN_RETRY), verdict.reason
+            )
+            report.retried += 1
+            return
+        # The description can echo parts of the message (entity errors): DEBUG only.
+        log.warning("Item %d (%s) failed: %s", item.id, item.kind, verdict.reason)
+        log.debug("Telegram said for item %d: %s", item.id, exc.message)
+        await scheduled.mark_failed(engine.db, item.id, verdict.reason, now)
+        report.failed += 1
+        if verdict.unreachable is not None:
+            report.unreachable += 1
+            await engine.notify_unreachable(item.recipient_id, verdict.unreachable)
+
+    async def _handler_error(self, item: ScheduledItem, now: datetime, report: RunReport) -> None:
+        """A bug or a passing fault (database busy) in the handler: a few retries, then failed."""
+        engine = self.engine
+        cfg = engine.config
+        if item.attempts < cfg.max_handler_errors:
+            wait = backoff_seconds(item.attempts, cfg.backoff_base, cfg.backoff_cap)
+            await scheduled.retry_at(
+                engine.db, item.id, now + timedelta(seconds=wait), "handler_error"
+            )
+            report.retried += 1
+        else:
+            await scheduled.mark_failed(engine.db, item.id, "handler_error", now)
+            report.failed += 1

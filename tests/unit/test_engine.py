@@ -1,0 +1,186 @@
+"""Engine paths that need no Telegram: escaped 429s, handler bugs, unknown kinds, classification."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import SendMessage
+
+from bot.config import load_settings
+from bot.i18n import create_i18n
+from db import scheduled
+from db.database import Database
+from db.scheduled import ScheduledItem, Status
+from scheduler.context import Delivery
+from scheduler.engine import Engine, EngineConfig
+from scheduler.errors import backoff_seconds, classify
+from scheduler.outcomes import SENT, Outcome, Postpone, Retry
+
+T0 = datetime(2025, 3, 14, 6, 0, tzinfo=UTC)
+METHOD = SendMessage(chat_id=1, text="x")
+Handler = Callable[[ScheduledItem, Delivery], Awaitable[Outcome]]
+
+
+@pytest.fixture
+async def engine(db: Database) -> AsyncIterator[Engine]:
+    bot = Bot("123456:TEST")  # never called: these handlers do not send
+    settings = load_settings(bot_token="123456:TEST", database_path=db.path)
+    yield Engine(
+        db=db,
+        bot=bot,
+        i18n=create_i18n("kk"),
+        settings=settings,
+        config=EngineConfig(max_handler_errors=2),
+        clock=lambda: T0,  # an injected clock
+    )
+    await bot.session.close()
+
+
+def raising(exc: Exception) -> Handler:
+    async def handler(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        raise exc
+
+    return handler
+
+
+async def state(db: Database, item_id: int | None) -> scheduled.ItemState:
+    assert item_id is not None
+    found = await scheduled.get(db, item_id)
+    assert found is not None
+    return found
+
+
+async def test_an_escaped_429_waits_retry_after_not_the_backoff(engine: Engine) -> None:
+    engine.register("k", raising(TelegramRetryAfter(METHOD, "Too Many Requests", 42)))
+    item_id = await engine.schedule("k", 1, T0)
+    assert (await engine.run_due()).retried == 1
+    found = await state(engine.db, item_id)
+    assert (found.status, found.item.due_at, found.last_error) == (
+        Status.PENDING,
+        T0 + timedelta(seconds=42),
+        "retry_after",
+    )
+
+
+async def test_a_bad_request_fails_and_is_not_retried(engine: Engine) -> None:
+    engine.register("k", raising(TelegramBadRequest(METHOD, "Bad Request: chat not found")))
+    item_id = await engine.schedule("k", 1, T0)
+    assert (await engine.run_due()).failed == 1
+    assert (await state(engine.db, item_id)).last_error == "bad_request"
+
+
+async def test_a_handler_bug_is_retried_a_few_times_then_failed(engine: Engine) -> None:
+    engine.register("k", raising(RuntimeError("bug")))
+    item_id = await engine.schedule("k", 1, T0)
+    assert (await engine.run_due()).retried == 1
+    assert (await engine.run_due(now=T0 + timedelta(minutes=1))).failed == 1
+    found = await state(engine.db, item_id)
+    assert (found.status, found.last_error, found.item.attempts) == (
+        Status.FAILED,
+        "handler_error",
+        2,
+    )
+
+
+async def test_a_handler_that_returns_no_outcome_is_treated_as_a_bug(engine: Engine) -> None:
+    async def forgetful(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        return None  # type: ignore[return-value]
+
+    engine.register("k", forgetful)
+    item_id = await engine.schedule("k", 1, T0)
+    assert (await engine.run_due()).retried == 1
+    assert (await state(engine.db, item_id)).last_error == "handler_error"
+
+
+async def test_retry_and_postpone_never_spin_and_postpone_moves_the_promise(
+    engine: Engine,
+) -> None:
+    async def decide(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        if item.payload["how"] == "retry":
+            return Retry(T0 - timedelta(hours=1), "not_yet")  # in the past: clamped
+        return Postpone(T0 + timedelta(hours=2), "quiet_hours")
+
+    engine.register("k", decide)
+    retried = await engine.schedule("k", 1, T0, {"how": "retry"})
+    postponed = await engine.schedule("k", 2, T0, {"how": "postpone"})
+    report = await engine.run_due()
+    assert (report.claimed, report.retried, report.postponed) == (2, 1, 1)
+    r = await state(engine.db, retried)
+    p = await state(engine.db, postponed)
+    assert r.item.due_at == T0 + timedelta(seconds=1)
+    assert (p.item.due_at, p.item.intended_at) == (T0 + timedelta(hours=2),) * 2
+
+
+async def test_an_item_of_an_unknown_kind_fails_and_scheduling_one_is_refused(
+    engine: Engine,
+) -> None:
+    with pytest.raises(ValueError, match="no handler"):
+        await engine.schedule("nobody", 1, T0)
+    item_id = await scheduled.schedule(engine.db, kind="gone", recipient_id=1, due_at=T0, now=T0)
+    assert (await engine.run_due()).failed == 1
+    assert (await state(engine.db, item_id)).last_error == "no_handler"
+    engine.register("k", raising(RuntimeError()))
+    with pytest.raises(ValueError, match="already registered"):
+        engine.register("k", raising(RuntimeError()))
+
+
+async def test_a_delivery_knows_the_recipients_language_zone_and_lateness(engine: Engine) -> None:
+    seen: list[Delivery] = []
+
+    async def look(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        seen.append(delivery)
+        return SENT
+
+    await engine.db.execute(
+        "INSERT INTO users (telegram_id, language, timezone, created_at, updated_at) "
+        "VALUES (5, 'ru', 'Asia/Aqtobe', '2025-01-01 00:00:00', '2025-01-01 00:00:00')"
+    )
+    engine.register("k", look)
+    await engine.schedule("k", 5, T0 - timedelta(minutes=10))
+    await engine.schedule("k", 6, T0)  # no users row: the defaults
+    await engine.run_due()
+    known, unknown = sorted(seen, key=lambda d: d.item.recipient_id)
+    assert (known.language, str(known.zone)) == ("ru", "Asia/Aqtobe")
+    assert (unknown.language, str(unknown.zone)) == ("kk", "Asia/Almaty")
+    assert known.late
+    assert known.lateness == timedelta(minutes=10)
+    # 05:50 UTC is 10:50 in Aqtobe (UTC+5), in Russian.
+    assert "10:50" in known.late_note()
+    assert known.late_note().startswith("⏰ Это сообщение пришло с опозданием")
+    assert unknown.late_note() == ""
+
+
+def test_telegram_errors_are_classified() -> None:
+    blocked = classify(TelegramForbiddenError(METHOD, "Forbidden: bot was blocked by the user"))
+    assert (blocked.retry, blocked.unreachable, blocked.reason) == (
+        False,
+        "blocked",
+        "forbidden:blocked",
+    )
+    server = classify(TelegramServerError(METHOD, "Internal Server Error"))
+    assert (server.retry, server.ambiguous) == (True, False)
+    lost = classify(TelegramNetworkError(METHOD, "ServerDisconnectedError"))
+    assert (lost.retry, lost.ambiguous) == (True, True)
+    refused_error = TelegramNetworkError(METHOD, "ClientConnectorError")
+    refused_error.__cause__ = aiohttp.ClientConnectorError(
+        aiohttp.client_reqrep.ConnectionKey("h", 1, False, True, None, None, None),
+        OSError(111, "refused"),
+    )
+    refused = classify(refused_error)
+    assert (refused.retry, refused.ambiguous) == (True, False)
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    assert [backoff_seconds(n, 5, 300) for n in range(1, 9)] == [5, 10, 20, 40, 80, 160, 300, 300]
+    assert backoff_seconds(10_000, 5, 300) == 300
