@@ -16,6 +16,8 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, cast
 
 from aiogram.client.session.middlewares.base import (
@@ -50,28 +52,40 @@ log = logging.getLogger(__name__)
 
 
 class SlidingWindowLimiter:
-    """At most `limit` acquisitions in any window of `period` seconds.
+    """At most `limit` requests reach the server in any window of `period` seconds.
 
     A leaky bucket lets up to twice its rate through a sliding window (a full burst,
     then the refill); Telegram counts per window, so this keeps exact timestamps.
+    The server sees a request somewhere between its start and its answer, so a
+    request counts from its start until `period` after its answer: then no jitter
+    in delivery (a slow early request, a fast later one) can squeeze more than
+    `limit` into one of the server's windows.
     """
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
-        self._stamps: deque[float] = deque()
+        self._finished: deque[float] = deque()  # answer times, oldest first
+        self._in_flight = 0
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                while self._stamps and now - self._stamps[0] >= self.period:
-                    self._stamps.popleft()
-                if len(self._stamps) < self.limit:
-                    self._stamps.append(now)
-                    return
-                await asyncio.sleep(self.period - (now - self._stamps[0]))
+                while self._finished and now - self._finished[0] >= self.period:
+                    self._finished.popleft()
+                if len(self._finished) + self._in_flight < self.limit:
+                    break
+                wait = self.period - (now - self._finished[0]) if self._finished else 0.01
+                await asyncio.sleep(max(wait, 0.001))
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._finished.append(time.monotonic())
 
 
 MESSAGE_METHODS = (
@@ -100,8 +114,7 @@ class RateLimitMiddleware(BaseRequestMiddleware):
         per_second: int = 30,
         max_retries: int = 5,
     ) -> None:
-        # A little slack over one second: requests may reach Telegram slightly out of order.
-        self._global = SlidingWindowLimiter(per_second, 1.05)
+        self._global = SlidingWindowLimiter(per_second, 1.0)
         self._max_retries = max_retries
         self.retries_after_429 = 0
 
@@ -115,9 +128,9 @@ class RateLimitMiddleware(BaseRequestMiddleware):
             return await make_request(bot, method)
         attempt = 0
         while True:
-            await self._global.acquire()
             try:
-                return await make_request(bot, cast("TelegramMethod[TelegramType]", method))
+                async with self._global.slot():
+                    return await make_request(bot, cast("TelegramMethod[TelegramType]", method))
             except TelegramRetryAfter as exc:
                 attempt += 1
                 if attempt > self._max_retries:
