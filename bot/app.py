@@ -24,7 +24,7 @@ from db.database import Database
 from db.fsm_storage import SQLiteStorage
 from db.migrate import migrate
 from db.staff import sync_admins
-from handlers import feature_routers
+from handlers import feature_routers, register_timed_work
 from handlers.messaging import AutoReplies
 from scheduler.engine import Engine
 
@@ -87,6 +87,7 @@ class Application:
         dp.message.filter(F.chat.type == "private")
 
         dp.include_routers(*feature_routers())
+        register_timed_work(engine)
         app = cls(settings=settings, db=db, bot=bot, dp=dp, inflight=inflight, engine=engine)
         dp.startup.register(app._on_startup)
         dp.shutdown.register(app._on_shutdown)

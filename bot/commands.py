@@ -39,6 +39,7 @@ class CommandSpec:
 # Order is the order in the menu.
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", N_("Main menu"), EVERYONE),
+    CommandSpec("checkin", N_("Check in now"), CLIENTS),
     CommandSpec("message", N_("Write to my probation officer"), CLIENTS),
     CommandSpec("caseload", N_("My clients"), CASEWORKERS),
     CommandSpec("invite", N_("Invite a client"), CASEWORKERS),

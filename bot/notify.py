@@ -34,7 +34,8 @@ async def notify(
     recipient = await users.get(db, recipient_id)
     if recipient is None:
         return False
-    with i18n.use_locale(recipient.language or i18n.default_locale):
+    # The context too: outside an update (the engine, the CLI) nothing has set it.
+    with i18n.context(), i18n.use_locale(recipient.language or i18n.default_locale):
         text, markup = render(recipient)
     try:
         await bot.send_message(recipient_id, text, reply_markup=markup)

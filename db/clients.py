@@ -34,6 +34,7 @@ class Client:
     unreachable_since: datetime | None
     unread: int = 0
     oldest_unread_at: datetime | None = None
+    last_checkin: str | None = None  # how the latest finished check-in went: done | help | missed
 
     @property
     def name(self) -> str:
@@ -50,6 +51,8 @@ class Client:
             and now - self.oldest_unread_at >= UNREAD_ATTENTION_AFTER
         ):
             reasons.append("unread")
+        if self.last_checkin in ("help", "missed"):
+            reasons.append(self.last_checkin)
         return reasons
 
 
@@ -69,13 +72,17 @@ def _client(row: sqlite3.Row) -> Client:
         unreachable_since=_dt(row["unreachable_since"]),
         unread=row["unread"],
         oldest_unread_at=_dt(row["oldest_unread"]),
+        last_checkin=row["last_checkin"],
     )
 
 
 _SELECT = """
 SELECT c.telegram_id, c.caseworker_id, c.label, c.telegram_name, c.status, c.linked_at,
        c.last_contact_at, c.unreachable_since,
-       count(m.id) AS unread, min(m.created_at) AS oldest_unread
+       count(m.id) AS unread, min(m.created_at) AS oldest_unread,
+       (SELECT k.status FROM checkins k
+        WHERE k.client_id = c.telegram_id AND k.status IN ('done', 'help', 'missed')
+        ORDER BY coalesce(k.answered_at, k.closes_at) DESC LIMIT 1) AS last_checkin
 FROM clients c
 LEFT JOIN messages m ON m.client_id = c.telegram_id AND m.direction = 'in' AND m.read_at IS NULL
 """

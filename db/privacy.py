@@ -26,6 +26,23 @@ FSM_KEY = "storage_key LIKE '%:' || :id || ':%'"
 
 PERSONAL_TABLES: tuple[PersonalTable, ...] = (
     PersonalTable(
+        "checkins",
+        "SELECT planned_at, opens_at, closes_at, status, answered_at, latitude, longitude "
+        "FROM checkins WHERE client_id = :id ORDER BY id",
+        ("DELETE FROM checkins WHERE client_id = :id",),
+    ),
+    PersonalTable(
+        "checkin_schedule",
+        "SELECT pattern, at_time, weekdays, every_n, window_hours, request_location, paused "
+        "FROM checkin_schedules WHERE client_id = :id",
+        ("DELETE FROM checkin_schedules WHERE client_id = :id",),
+    ),
+    PersonalTable(
+        "scheduled_messages",
+        "SELECT kind, due_at, status FROM scheduled_items WHERE recipient_id = :id ORDER BY id",
+        ("DELETE FROM scheduled_items WHERE recipient_id = :id",),
+    ),
+    PersonalTable(
         "messages",
         "SELECT id, direction, kind, body, created_at, delivery, read_at FROM messages "
         "WHERE client_id = :id ORDER BY id",

@@ -10,6 +10,7 @@ from aiogram import Router
 
 from handlers import (
     caseload,
+    checkins,
     delete_me,
     fallback,
     help,
@@ -23,6 +24,7 @@ from handlers import (
     staff,
     start,
 )
+from scheduler.engine import Engine
 
 
 def feature_routers() -> list[Router]:
@@ -38,8 +40,15 @@ def feature_routers() -> list[Router]:
         hours.create_router(),
         staff.create_router(),
         membership.create_router(),
+        checkins.create_router(),
         # Catches whatever a person sends while writing to the other side, so it comes
         # after every command and menu button.
         messaging.create_router(),
         fallback.create_router(),  # last: catches what nothing else did
     ]
+
+
+def register_timed_work(engine: Engine) -> None:
+    """Each feature's engine kinds (what its stored timed items do when due)."""
+    checkins.register_timed_work(engine)
+    engine.on_unreachable(membership.unreachable_hook(engine))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram import F, Router, html
 from aiogram.filters import Command
@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.i18n import format_datetime
 from bot.menu import Label, MenuButton
 from bot.roles import restrict, staff_only
-from db import clients, messages
+from db import checkins, clients, messages
 from db.clients import Client
 from db.clock import utcnow
 from db.database import Database
@@ -37,6 +37,12 @@ class ClientCard(CallbackData, prefix="cc"):
     client_id: int
 
 
+class ScheduleMenu(CallbackData, prefix="sm"):
+    """Opens the client's check-in schedule (handlers/checkins/staff.py)."""
+
+    client_id: int
+
+
 class ClientAction(CallbackData, prefix="ca"):
     client_id: int
     action: str  # history | archive | restore | write
@@ -51,8 +57,12 @@ def _relative(moment: datetime | None, now: datetime, locale: str) -> str:
 def client_button_label(client: Client, now: datetime) -> str:
     marks = ""
     reasons = client.attention(now)
-    if "unreachable" in reasons:
+    if "help" in reasons:
+        marks += "🆘 "
+    elif "unreachable" in reasons:
         marks += "🚫 "
+    elif "missed" in reasons:
+        marks += "❗ "
     elif reasons:
         marks += "⚠️ "
     label = marks + clip(client.name, 32)
@@ -75,7 +85,9 @@ def caseload_view(
         text = _("<b>Your clients</b>: {count}. Needing attention: {attention}.").format(
             count=len(caseload), attention=attention
         )
-        text += "\n" + _("⚠️ unread for over 4 hours · 🚫 not reachable in Telegram")
+        text += "\n" + _(
+            "🆘 asked for help · ❗ missed a check-in · ⚠️ unread for over 4 hours · 🚫 not reachable in Telegram"
+        )
     builder = InlineKeyboardBuilder()
     for client in caseload[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
         builder.button(
@@ -105,7 +117,7 @@ def caseload_view(
 
 
 def card_view(
-    client: Client, now: datetime, locale: str, settings: Settings
+    client: Client, now: datetime, locale: str, settings: Settings, record: checkins.Record
 ) -> tuple[str, InlineKeyboardMarkup]:
     lines = [f"<b>{html.quote(client.name)}</b>"]
     if client.label and client.telegram_name:
@@ -120,38 +132,54 @@ def card_view(
     )
     if client.unread:
         lines.append(_("Unread messages: {count}").format(count=client.unread))
+    lines.append(
+        _("Check-ins in 30 days: ✅ {done} · ❗ {missed}. Last check-in: {when}").format(
+            done=record.done,
+            missed=record.missed,
+            when=_relative(record.last_answered_at, now, locale),
+        )
+    )
+    if client.last_checkin == "help":
+        lines.append(_("🆘 At the last check-in the client asked for help."))
     if client.unreachable_since is not None:
         lines.append(
             _(
                 "🚫 Telegram does not deliver to this client (blocked the bot or deleted the account) since {when}."
-            ).format(when=_relative(client.unreachable_since, now, locale))
+            ).format(
+                when=format_datetime(client.unreachable_since, locale, settings.zone, "medium")
+            )
         )
     if client.status == "archived":
         lines.append(_("🗄 Archived"))
+    cid = client.telegram_id
     builder = InlineKeyboardBuilder()
+    builder.button(text=_("✍️ Write"), callback_data=ClientAction(client_id=cid, action="write"))
     builder.button(
-        text=_("✍️ Write"), callback_data=ClientAction(client_id=client.telegram_id, action="write")
+        text=_("📜 History"), callback_data=ClientAction(client_id=cid, action="history")
     )
-    builder.button(
-        text=_("📜 History"),
-        callback_data=ClientAction(client_id=client.telegram_id, action="history"),
-    )
+    builder.button(text=_("⏰ Check-ins"), callback_data=ScheduleMenu(client_id=cid))
     if client.status == "archived":
         builder.button(
-            text=_("♻️ Restore"),
-            callback_data=ClientAction(client_id=client.telegram_id, action="restore"),
+            text=_("♻️ Restore"), callback_data=ClientAction(client_id=cid, action="restore")
         )
     else:
         builder.button(
-            text=_("🗄 Archive"),
-            callback_data=ClientAction(client_id=client.telegram_id, action="archive"),
+            text=_("🗄 Archive"), callback_data=ClientAction(client_id=cid, action="archive")
         )
     builder.button(
         text=_("⬅️ Back to list"),
         callback_data=CaseloadPage(page=0, archived=client.status == "archived"),
     )
-    builder.adjust(2, 1, 1)
+    builder.adjust(2, 2, 1)
     return "\n".join(lines), builder.as_markup()
+
+
+async def render_card(
+    client: Client, db: Database, locale: str, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup]:
+    now = utcnow()
+    record = await checkins.record(db, client.telegram_id, now - timedelta(days=30))
+    return card_view(client, now, locale, settings, record)
 
 
 async def show_caseload(message: Message, user: User, db: Database) -> None:
@@ -199,7 +227,7 @@ async def open_card(
     client = await owned_client(callback_data.client_id, user, db, callback_answer)
     if client is None:
         return
-    text, markup = card_view(client, utcnow(), i18n.current_locale, settings)
+    text, markup = await render_card(client, db, i18n.current_locale, settings)
     await _show(query, text, markup)
 
 
@@ -256,7 +284,7 @@ async def archive_or_restore(
     )
     fresh = await clients.get(db, client.telegram_id)
     if fresh is not None:
-        text, markup = card_view(fresh, utcnow(), i18n.current_locale, settings)
+        text, markup = await render_card(fresh, db, i18n.current_locale, settings)
         await _show(query, text, markup)
 
 

@@ -28,7 +28,8 @@ def help_text(user: User) -> str:
             "You are a caseworker (probation officer). This bot helps you stay in touch with "
             "your clients.\n\n"
             "/invite: an invitation link and QR code for a new client\n"
-            "/caseload: your clients, those needing attention first; write to them, see the history\n"
+            "/caseload: your clients, those needing attention first; write to them, see the history, "
+            "set their check-in schedule («⏰ Check-ins» in the client card)\n"
             "/hours: your working hours (clients writing outside them get an automatic answer)"
         )
     elif user.is_linked_client:
@@ -36,6 +37,8 @@ def help_text(user: User) -> str:
             "This bot helps you on your new path: it keeps you in touch with your probation "
             "officer and shows services that can help. Press the buttons below; you do not "
             "need to type.\n\n"
+            "/checkin: check in now («I am fine»)\n"
+            "🆘 I need help: your officer is alerted at once\n"
             "/message: write to your officer (text, photo, voice, document or location)\n"
             "/delete_me: delete your data"
         )

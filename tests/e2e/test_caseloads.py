@@ -257,7 +257,7 @@ async def test_a_blocked_client_is_marked_unreachable_and_the_officer_is_told(
     person = await join(app, officer, 472)
     person.block_bot()
     await app.api.wait_idle()
-    assert "blocked the bot" in (officer.last.text or "")
+    assert "no longer delivers" in (officer.last.text or "")
     found = await clients.get(app.db, 472)
     assert found is not None
     assert found.unreachable_since is not None

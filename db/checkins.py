@@ -1,0 +1,265 @@
+"""Check-ins: each client's schedule and the check-ins it produces (or the client makes)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from db.clock import from_db, to_db
+from db.database import Database
+from scheduler.timecalc import next_every_n_days, next_local_time
+
+ANSWERED = ("done", "help")
+
+
+@dataclass(frozen=True)
+class CheckinSchedule:
+    client_id: int
+    pattern: str  # daily | weekdays | every_n_days
+    at_time: time
+    weekdays: frozenset[int] = frozenset()
+    every_n: int = 1
+    anchor_date: date | None = None
+    window_hours: int = 12
+    request_location: bool = False
+    paused: bool = False
+
+    def next_planned(self, after: datetime, zone: ZoneInfo) -> datetime:
+        """The schedule's next time strictly after `after` (UTC)."""
+        if self.pattern == "weekdays":
+            return next_local_time(after, self.at_time, zone, self.weekdays or None)
+        if self.pattern == "every_n_days":
+            anchor = self.anchor_date or after.astimezone(zone).date()
+            return next_every_n_days(after, self.at_time, zone, anchor, self.every_n)
+        return next_local_time(after, self.at_time, zone)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(hours=self.window_hours)
+
+    def with_changes(self, **changes: object) -> CheckinSchedule:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Checkin:
+    id: int
+    client_id: int
+    planned_at: datetime | None
+    opens_at: datetime
+    closes_at: datetime
+    status: str
+    answered_at: datetime | None
+
+
+def _schedule(row: sqlite3.Row) -> CheckinSchedule:
+    return CheckinSchedule(
+        client_id=row["client_id"],
+        pattern=row["pattern"],
+        at_time=time.fromisoformat(row["at_time"]),
+        weekdays=frozenset(int(d) for d in row["weekdays"].split(",") if d),
+        every_n=row["every_n"],
+        anchor_date=date.fromisoformat(row["anchor_date"]) if row["anchor_date"] else None,
+        window_hours=row["window_hours"],
+        request_location=bool(row["request_location"]),
+        paused=bool(row["paused"]),
+    )
+
+
+def _checkin(row: sqlite3.Row) -> Checkin:
+    return Checkin(
+        id=row["id"],
+        client_id=row["client_id"],
+        planned_at=from_db(row["planned_at"]) if row["planned_at"] else None,
+        opens_at=from_db(row["opens_at"]),
+        closes_at=from_db(row["closes_at"]),
+        status=row["status"],
+        answered_at=from_db(row["answered_at"]) if row["answered_at"] else None,
+    )
+
+
+async def get_schedule(db: Database, client_id: int) -> CheckinSchedule | None:
+    row = await db.fetchone("SELECT * FROM checkin_schedules WHERE client_id = ?", (client_id,))
+    return None if row is None else _schedule(row)
+
+
+async def save_schedule(
+    conn: aiosqlite.Connection, schedule: CheckinSchedule, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO checkin_schedules (client_id, pattern, at_time, weekdays, every_n, anchor_date, "
+        "window_hours, request_location, paused, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (client_id) DO UPDATE SET pattern = excluded.pattern, at_time = excluded.at_time, "
+        "weekdays = excluded.weekdays, every_n = excluded.every_n, anchor_date = excluded.anchor_date, "
+        "window_hours = excluded.window_hours, request_location = excluded.request_location, "
+        "paused = excluded.paused, updated_at = excluded.updated_at",
+        (
+            schedule.client_id,
+            schedule.pattern,
+            schedule.at_time.strftime("%H:%M"),
+            ",".join(str(d) for d in sorted(schedule.weekdays)),
+            schedule.every_n,
+            schedule.anchor_date.isoformat() if schedule.anchor_date else None,
+            schedule.window_hours,
+            int(schedule.request_location),
+            int(schedule.paused),
+            to_db(now),
+        ),
+    )
+
+
+async def forget_planned(conn: aiosqlite.Connection, client_id: int) -> list[int]:
+    """Check-ins not yet sent stop existing when the schedule changes; returns their ids
+    (the caller cancels their timed items, which would drop themselves anyway)."""
+    rows = await conn.execute_fetchall(
+        "DELETE FROM checkins WHERE client_id = ? AND status = 'scheduled' RETURNING id",
+        (client_id,),
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def create_planned(
+    conn: aiosqlite.Connection,
+    client_id: int,
+    planned_at: datetime,
+    opens_at: datetime,
+    closes_at: datetime,
+) -> int | None:
+    """A planned check-in; None when this one exists already (a retried step, a restart)."""
+    cursor = await conn.execute(
+        "INSERT INTO checkins (client_id, planned_at, opens_at, closes_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (client_id, planned_at) DO NOTHING",
+        (client_id, to_db(planned_at), to_db(opens_at), to_db(closes_at)),
+    )
+    return cursor.lastrowid if cursor.rowcount else None
+
+
+async def get(db: Database, checkin_id: int) -> Checkin | None:
+    row = await db.fetchone("SELECT * FROM checkins WHERE id = ?", (checkin_id,))
+    return None if row is None else _checkin(row)
+
+
+async def mark_open(db: Database, checkin_id: int) -> None:
+    await db.execute(
+        "UPDATE checkins SET status = 'open' WHERE id = ? AND status = 'scheduled'", (checkin_id,)
+    )
+
+
+async def mark_missed(db: Database, checkin_id: int) -> bool:
+    """True when the window closed unanswered (and this call is the one that noticed)."""
+    return (
+        await db.execute(
+            "UPDATE checkins SET status = 'missed' WHERE id = ? AND status IN ('scheduled', 'open')",
+            (checkin_id,),
+        )
+        > 0
+    )
+
+
+async def answer(db: Database, client_id: int, status: str, now: datetime) -> Checkin:
+    """Counts for the open window if there is one; otherwise records an extra check-in."""
+    assert status in ANSWERED
+    async with db.transaction() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT id FROM checkins WHERE client_id = ? AND status = 'open' AND opens_at <= ? "
+                "AND closes_at > ? ORDER BY opens_at DESC LIMIT 1",
+                (client_id, to_db(now), to_db(now)),
+            )
+        ).fetchone()
+        if row is not None:
+            checkin_id = int(row["id"])
+            await conn.execute(
+                "UPDATE checkins SET status = ?, answered_at = ? WHERE id = ?",
+                (status, to_db(now), checkin_id),
+            )
+        else:
+            cursor = await conn.execute(
+                "INSERT INTO checkins (client_id, opens_at, closes_at, status, answered_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (client_id, to_db(now), to_db(now), status, to_db(now)),
+            )
+            assert cursor.lastrowid is not None
+            checkin_id = cursor.lastrowid
+        found = await (
+            await conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,))
+        ).fetchone()
+    assert found is not None
+    return _checkin(found)
+
+
+async def set_location(db: Database, checkin_id: int, latitude: float, longitude: float) -> None:
+    await db.execute(
+        "UPDATE checkins SET latitude = ?, longitude = ? WHERE id = ?",
+        (latitude, longitude, checkin_id),
+    )
+
+
+async def next_planned(db: Database, client_id: int) -> Checkin | None:
+    row = await db.fetchone(
+        "SELECT * FROM checkins WHERE client_id = ? AND status = 'scheduled' ORDER BY opens_at LIMIT 1",
+        (client_id,),
+    )
+    return None if row is None else _checkin(row)
+
+
+@dataclass(frozen=True)
+class Record:
+    done: int
+    missed: int
+    last_answered_at: datetime | None
+    last_status: str | None  # done | help | missed: how the latest finished check-in went
+
+
+async def record(db: Database, client_id: int, since: datetime) -> Record:
+    row = await db.fetchone(
+        "SELECT "
+        "count(*) FILTER (WHERE status IN ('done', 'help') AND answered_at >= :since) AS done, "
+        "count(*) FILTER (WHERE status = 'missed' AND closes_at >= :since) AS missed, "
+        "max(answered_at) AS last_answered_at "
+        "FROM checkins WHERE client_id = :client",
+        {"client": client_id, "since": to_db(since)},
+    )
+    last = await db.fetchone(
+        "SELECT status FROM checkins WHERE client_id = ? AND status IN ('done', 'help', 'missed') "
+        "ORDER BY coalesce(answered_at, closes_at) DESC LIMIT 1",
+        (client_id,),
+    )
+    assert row is not None
+    return Record(
+        done=row["done"],
+        missed=row["missed"],
+        last_answered_at=from_db(row["last_answered_at"]) if row["last_answered_at"] else None,
+        last_status=last["status"] if last else None,
+    )
+
+
+async def missed_between(
+    db: Database, caseworker_id: int, start: datetime, end: datetime
+) -> list[tuple[int, str]]:
+    """(client id, client name) of this caseworker's clients whose window closed missed in [start, end)."""
+    rows = await db.fetchall(
+        "SELECT c.telegram_id, coalesce(c.label, c.telegram_name, '#' || c.telegram_id) AS name "
+        "FROM checkins k JOIN clients c ON c.telegram_id = k.client_id "
+        "WHERE k.status = 'missed' AND c.caseworker_id = ? AND k.closes_at >= ? AND k.closes_at < ? "
+        "ORDER BY k.closes_at",
+        (caseworker_id, to_db(start), to_db(end)),
+    )
+    return [(r["telegram_id"], r["name"]) for r in rows]
+
+
+async def set_location_consent(db: Database, client_id: int, consent: bool) -> None:
+    await db.execute(
+        "UPDATE clients SET location_consent = ? WHERE telegram_id = ?", (int(consent), client_id)
+    )
+
+
+async def location_consent(db: Database, client_id: int) -> bool | None:
+    value = await db.fetchval(
+        "SELECT location_consent FROM clients WHERE telegram_id = ?", (client_id,)
+    )
+    return None if value is None else bool(value)

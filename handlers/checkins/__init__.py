@@ -1,0 +1,22 @@
+"""Check-ins: caseworkers set schedules, clients get reminders and answer, misses are escalated.
+
+client.py   the client's buttons, /checkin, location
+staff.py    the schedule editor in the client card
+planning.py schedule -> stored check-ins and their timed items
+timed.py    the engine kinds (reminder, follow-up, close, missed digest, help alert)
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers.checkins import client, staff, timed
+
+
+def create_router() -> Router:
+    router = Router(name="checkins")
+    router.include_routers(client.create_router(), staff.create_router())
+    return router
+
+
+register_timed_work = timed.register

@@ -1,0 +1,236 @@
+"""The client's side of check-ins: the reminder's buttons, /checkin at any time, an optional location."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from bot.i18n import format_datetime
+from bot.menu import Label, MenuButton, main_menu
+from bot.roles import HasRole, restrict
+from db import checkins
+from db.checkins import Checkin
+from db.clock import utcnow
+from db.database import Database
+from db.users import Role, User
+from handlers.checkins.planning import HELP_ALERT, describe
+from handlers.texts import emergency_numbers
+from scheduler.engine import Engine
+
+
+class CheckinAnswer(CallbackData, prefix="ci"):
+    checkin_id: int
+    answer: str  # ok | help
+
+
+class LocationConsent(CallbackData, prefix="cl-ok"):
+    allow: bool
+
+
+class SharingLocation(StatesGroup):
+    waiting = State()
+
+
+async def _schedule_lines(db: Database, user: User, settings: Settings, i18n: I18n) -> str:
+    schedule = await checkins.get_schedule(db, user.telegram_id)
+    text = _("Your check-ins: {schedule}.").format(schedule=describe(schedule, i18n.current_locale))
+    upcoming = await checkins.next_planned(db, user.telegram_id)
+    if upcoming is not None:
+        when = format_datetime(
+            upcoming.opens_at,
+            i18n.current_locale,
+            settings.zone_for(user.timezone),
+            "EEEE d MMMM, HH:mm",
+        )
+        text += "\n" + _("Next: {when}.").format(when=when)
+    return text
+
+
+async def _confirm(
+    message: Message,
+    checkin: Checkin,
+    user: User,
+    db: Database,
+    settings: Settings,
+    i18n: I18n,
+    state: FSMContext,
+) -> None:
+    when = format_datetime(
+        checkin.answered_at or utcnow(),
+        i18n.current_locale,
+        settings.zone_for(user.timezone),
+        "short",
+    )
+    if checkin.planned_at is None:
+        head = _("✅ Thank you! An extra check-in is recorded ({time}).").format(time=when)
+    else:
+        head = _("✅ Thank you! Your check-in is recorded ({time}).").format(time=when)
+    await message.answer(
+        head + "\n\n" + await _schedule_lines(db, user, settings, i18n),
+        reply_markup=main_menu(user),
+    )
+    await _maybe_ask_location(message, checkin, user, db, state)
+
+
+async def _maybe_ask_location(
+    message: Message, checkin: Checkin, user: User, db: Database, state: FSMContext
+) -> None:
+    schedule = await checkins.get_schedule(db, user.telegram_id)
+    if schedule is None or not schedule.request_location:
+        return
+    consent = await checkins.location_consent(db, user.telegram_id)
+    await state.set_data({"checkin_id": checkin.id})
+    if consent is None:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("Yes, I agree"), callback_data=LocationConsent(allow=True))
+        builder.button(text=_("No"), callback_data=LocationConsent(allow=False))
+        await message.answer(
+            _(
+                "Your officer asks you to share your location when you check in. It is seen only by your officer. Do you agree?"
+            ),
+            reply_markup=builder.as_markup(),
+        )
+    elif consent:
+        await _ask_location(message, state)
+
+
+async def _ask_location(message: Message, state: FSMContext) -> None:
+    await state.set_state(SharingLocation.waiting)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_("📍 Share my location"), request_location=True)],
+            [KeyboardButton(text=_("Skip"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message.answer(_("Press «📍 Share my location» below."), reply_markup=keyboard)
+
+
+async def answer_reminder(
+    query: CallbackQuery,
+    callback_data: CheckinAnswer,
+    user: User,
+    db: Database,
+    settings: Settings,
+    i18n: I18n,
+    engine: Engine,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    checkin = await checkins.get(db, callback_data.checkin_id)
+    if (
+        checkin is None
+        or checkin.client_id != user.telegram_id
+        or not isinstance(query.message, Message)
+    ):
+        callback_answer.text = _("This button is no longer active. Please use the menu.")
+        callback_answer.show_alert = True
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    if callback_data.answer == "help":
+        await ask_for_help(query.message, user, db, engine)
+        return
+    recorded = await checkins.answer(db, user.telegram_id, "done", utcnow())
+    await _confirm(query.message, recorded, user, db, settings, i18n, state)
+
+
+async def ask_for_help(message: Message, user: User, db: Database, engine: Engine) -> None:
+    recorded = await checkins.answer(db, user.telegram_id, "help", utcnow())
+    if user.caseworker_id is not None:
+        # Through the engine: stored first, retried until Telegram takes it.
+        await engine.schedule(
+            HELP_ALERT,
+            user.caseworker_id,
+            utcnow(),
+            {"client": user.telegram_id, "at": (recorded.answered_at or utcnow()).isoformat()},
+            dedupe_key=f"checkin-help:{recorded.id}",
+        )
+    await message.answer(
+        _("Your officer has been alerted and will contact you as soon as possible.")
+        + "\n\n"
+        + emergency_numbers(),
+        reply_markup=main_menu(user),
+    )
+
+
+async def check_in_now(
+    message: Message, user: User, db: Database, settings: Settings, i18n: I18n, state: FSMContext
+) -> None:
+    if not user.is_linked_client:
+        await message.answer(
+            _(
+                "You are not connected with a probation officer yet. Ask your officer for an invitation link."
+            ),
+            reply_markup=main_menu(user),
+        )
+        return
+    recorded = await checkins.answer(db, user.telegram_id, "done", utcnow())
+    await _confirm(message, recorded, user, db, settings, i18n, state)
+
+
+async def help_now(message: Message, user: User, db: Database, engine: Engine) -> None:
+    if not user.is_linked_client:
+        await message.answer(emergency_numbers(), reply_markup=main_menu(user))
+        return
+    await ask_for_help(message, user, db, engine)
+
+
+async def consent_given(
+    query: CallbackQuery,
+    callback_data: LocationConsent,
+    user: User,
+    db: Database,
+    state: FSMContext,
+) -> None:
+    await checkins.set_location_consent(db, user.telegram_id, callback_data.allow)
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    if callback_data.allow:
+        await _ask_location(query.message, state)
+    else:
+        await state.clear()
+        await query.message.answer(
+            _("Understood: your location will not be asked."), reply_markup=main_menu(user)
+        )
+
+
+async def location_shared(message: Message, user: User, db: Database, state: FSMContext) -> None:
+    checkin_id = (await state.get_data()).get("checkin_id")
+    await state.clear()
+    if message.location is not None and isinstance(checkin_id, int):
+        found = await checkins.get(db, checkin_id)
+        if found is not None and found.client_id == user.telegram_id:
+            await checkins.set_location(
+                db, checkin_id, message.location.latitude, message.location.longitude
+            )
+            await message.answer(
+                _("📍 Thank you, your location is added to the check-in."),
+                reply_markup=main_menu(user),
+            )
+            return
+    await message.answer(_("No location added."), reply_markup=main_menu(user))
+
+
+def create_router() -> Router:
+    router = Router(name="checkins-client")
+    restrict(router, HasRole(Role.CLIENT))
+    router.message.register(check_in_now, Command("checkin"))
+    router.message.register(check_in_now, MenuButton(Label.CHECKIN))
+    router.message.register(help_now, MenuButton(Label.HELP_NOW))
+    router.message.register(location_shared, SharingLocation.waiting, F.location | F.text)
+    router.callback_query.register(
+        answer_reminder, CheckinAnswer.filter(F.answer.in_({"ok", "help"}))
+    )
+    router.callback_query.register(consent_given, LocationConsent.filter())
+    return router

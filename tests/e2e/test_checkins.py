@@ -1,0 +1,260 @@
+"""Check-ins end to end: schedules set in the bot, reminders on the engine, answers, escalations.
+
+Time is moved with time-machine (every "now" in the application reads the patched clock)
+and the engine is driven with `run_due()`, so the test decides when things are due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from db import checkins, clients
+from db.checkins import Checkin
+from handlers.checkins.client import CheckinAnswer
+from tests.e2e.test_caseloads import join
+from tests.fakeapi import FakeBotAPI, FakeUser
+from tests.harness import BotUnderTest, start_bot
+
+ALMATY = ZoneInfo("Asia/Almaty")
+FINE = "✅ I'm fine — check in"
+HELP = "🆘 I need help"
+
+
+@contextmanager
+def at(moment: datetime) -> Iterator[object]:
+    with time_machine.travel(moment, tick=True) as traveller:
+        yield traveller
+
+
+def next_local(hour: int, minute: int = 0) -> datetime:
+    """The next time the clock in Almaty shows hour:minute, at least an hour from now (UTC)."""
+    now = datetime.now(UTC)
+    local = now.astimezone(ALMATY)
+    candidate = datetime.combine(local.date(), time(hour, minute), tzinfo=ALMATY)
+    while candidate.astimezone(UTC) <= now + timedelta(hours=1):
+        candidate += timedelta(days=1)
+    return candidate.astimezone(UTC)
+
+
+async def open_schedule(officer: FakeUser, client_label: str = "Case 17/2026") -> None:
+    [listing] = await officer.command("caseload")
+    [button] = [b for b in listing.button_texts if client_label in b]
+    await officer.press(button)
+    await officer.press("⏰ Check-ins")
+
+
+async def set_daily(officer: FakeUser, hhmm: str) -> None:
+    await open_schedule(officer)
+    await officer.press("📅 Every day")
+    [saved] = await officer.send(hhmm)
+    assert (saved.text or "").startswith("Saved.")
+
+
+async def planned(app: BotUnderTest, client_id: int) -> Checkin:
+    upcoming = await checkins.next_planned(app.db, client_id)
+    assert upcoming is not None
+    return upcoming
+
+
+async def test_a_daily_check_in_fires_at_local_time_and_is_confirmed(app: BotUnderTest) -> None:
+    officer = await app.caseworker(601)
+    person = await join(app, officer, 602)
+    await set_daily(officer, "10:00")
+    checkin = await planned(app, 602)
+    expected = next_local(10)
+    assert checkin.opens_at == expected
+    assert checkin.closes_at == expected + timedelta(hours=12)
+    assert "every day at 10:00" in (officer.last.text or "")
+
+    with at(checkin.opens_at + timedelta(seconds=1)):
+        report = await app.app.engine.run_due()
+        assert report.sent >= 1
+        reminder = person.last
+        assert "Time to check in" in (reminder.text or "")
+        assert "10:00" in (reminder.text or "")  # the window's end (22:00), in the client's time
+        assert reminder.button_texts == [FINE, HELP]
+        replies = await person.press(FINE)
+    assert any("Your check-in is recorded" in (r.text or "") for r in replies)
+    done = await checkins.get(app.db, checkin.id)
+    assert done is not None
+    assert done.status == "done"
+    # The schedule goes on: tomorrow's check-in is planned.
+    following = await planned(app, 602)
+    assert following.opens_at == expected + timedelta(days=1)
+
+
+async def test_i_need_help_alerts_the_caseworker_at_once(app: BotUnderTest) -> None:
+    officer = await app.caseworker(611, "Officer")
+    person = await join(app, officer, 612)
+    await set_daily(officer, "11:00")
+    checkin = await planned(app, 612)
+    with at(checkin.opens_at + timedelta(minutes=5)):
+        await app.app.engine.run_due()
+        replies = await person.press(HELP)
+        assert any("112" in (r.text or "") for r in replies)
+        await app.app.engine.run_due()
+    alert = officer.last
+    assert "pressed «I need help»" in (alert.text or "")
+    assert alert.button_texts == ["Open client card"]
+    [listing] = await officer.command("caseload")
+    assert any(b.startswith("🆘") for b in listing.button_texts)
+
+
+async def test_follow_up_then_missed_check_ins_reach_the_caseworker_in_one_digest(
+    app: BotUnderTest,
+) -> None:
+    officer = await app.caseworker(621)
+    first = await join(app, officer, 622)
+    await set_daily(officer, "09:00")
+    second = await join(app, officer, 623)
+    [listing] = await officer.command("caseload")
+    await officer.press([b for b in listing.button_texts if "622" not in b and "Case" in b][-1])
+    await officer.press("⏰ Check-ins")
+    await officer.press("📅 Every day")
+    await officer.send("09:00")
+    one, two = await planned(app, 622), await planned(app, 623)
+    assert one.opens_at == two.opens_at
+
+    with at(one.opens_at + timedelta(seconds=1)):
+        await app.app.engine.run_due()
+    with at(one.opens_at + timedelta(hours=6, seconds=1)):
+        await app.app.engine.run_due()
+    for person in (first, second):
+        assert "A reminder: please check in" in (person.last.text or "")
+    with at(one.closes_at + timedelta(seconds=1)):
+        await app.app.engine.run_due()
+    for checkin_id in (one.id, two.id):
+        missed = await checkins.get(app.db, checkin_id)
+        assert missed is not None
+        assert missed.status == "missed"
+    before = len(officer.bot_messages)
+    with at(one.closes_at.replace(minute=0, second=0) + timedelta(hours=1, seconds=1)):
+        await app.app.engine.run_due()
+    digests = [m for m in officer.bot_messages[before:] if "Missed check-ins" in (m.text or "")]
+    assert len(digests) == 1  # one message for both clients, not a flood
+    assert "Missed check-ins (2)" in (digests[0].text or "")
+    [listing] = await officer.command("caseload")
+    assert sum(b.startswith("❗") for b in listing.button_texts) == 2
+
+
+async def test_a_check_in_in_quiet_hours_moves_to_eight_in_the_morning(app: BotUnderTest) -> None:
+    officer = await app.caseworker(631)
+    await join(app, officer, 632)
+    await set_daily(officer, "23:30")
+    checkin = await planned(app, 632)
+    assert checkin.planned_at == next_local(23, 30)
+    assert checkin.opens_at.astimezone(ALMATY).time() == time(8, 0)
+    assert checkin.opens_at - checkin.planned_at == timedelta(hours=8, minutes=30)
+
+
+async def test_checkin_command_counts_for_the_open_window_or_as_an_extra(app: BotUnderTest) -> None:
+    officer = await app.caseworker(641)
+    person = await join(app, officer, 642)
+    [reply] = await person.command("checkin")
+    assert "extra check-in" in (reply.text or "")
+    await set_daily(officer, "12:00")
+    checkin = await planned(app, 642)
+    with at(checkin.opens_at + timedelta(minutes=1)):
+        await app.app.engine.run_due()
+        [reply] = await person.send("✅ Check in")
+        assert "Your check-in is recorded" in (reply.text or "")
+        assert "every day at 12:00" in (reply.text or "")
+    done = await checkins.get(app.db, checkin.id)
+    assert done is not None
+    assert done.status == "done"
+
+
+async def test_location_is_asked_only_with_the_clients_consent(app: BotUnderTest) -> None:
+    officer = await app.caseworker(651)
+    person = await join(app, officer, 652)
+    await set_daily(officer, "10:30")
+    await officer.press("📍 Location: off")
+    assert "Location asked: yes" in (officer.last.text or "")
+    checkin = await planned(app, 652)
+    with at(checkin.opens_at + timedelta(seconds=1)):
+        await app.app.engine.run_due()
+        replies = await person.press(FINE)
+        assert any("share your location" in (r.text or "") for r in replies)
+        await person.press("Yes, I agree")
+        [thanks] = await person.share_location(50.28, 57.17)
+    assert "location is added" in (thanks.text or "")
+    row = await app.db.fetchone(
+        "SELECT latitude, longitude FROM checkins WHERE id = ?", (checkin.id,)
+    )
+    assert row is not None
+    assert tuple(row) == (50.28, 57.17)
+
+
+async def test_pausing_stops_reminders(app: BotUnderTest) -> None:
+    officer = await app.caseworker(661)
+    person = await join(app, officer, 662)
+    await set_daily(officer, "14:00")
+    checkin = await planned(app, 662)
+    await officer.press("⏸ Pause")
+    assert "(paused)" in (officer.last.text or "")
+    before = len(person.bot_messages)
+    with at(checkin.closes_at + timedelta(hours=1)):
+        await app.app.engine.run_due()
+    assert len(person.bot_messages) == before
+    assert await checkins.get(app.db, checkin.id) is None  # never sent, so not kept
+    assert await checkins.next_planned(app.db, 662) is None
+    await officer.press("▶️ Resume")
+    assert await checkins.next_planned(app.db, 662) is not None
+
+
+async def test_a_restart_in_the_middle_neither_loses_nor_repeats_a_reminder(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    async with start_bot(api, tmp_path) as first:
+        officer = await first.caseworker(671)
+        person = await join(first, officer, 672)
+        await set_daily(officer, "15:00")
+        checkin = await planned(first, 672)
+    # The bot is down when the reminder is due, and comes back within the window.
+    with at(checkin.opens_at + timedelta(minutes=2)):
+        async with start_bot(api, tmp_path) as second:
+            await second.app.engine.run_due()
+            await second.app.engine.run_due()
+        async with start_bot(api, tmp_path) as third:
+            await third.app.engine.run_due()
+    reminders = [m for m in person.bot_messages if "Time to check in" in (m.text or "")]
+    assert len(reminders) == 1
+
+
+async def test_a_client_who_cannot_be_reached_is_marked_and_the_caseworker_told(
+    app: BotUnderTest,
+) -> None:
+    officer = await app.caseworker(681)
+    person = await join(app, officer, 682)
+    await set_daily(officer, "16:00")
+    checkin = await planned(app, 682)
+    person.deactivate()
+    with at(checkin.opens_at + timedelta(seconds=1)):
+        await app.app.engine.run_due()
+    found = await clients.get(app.db, 682)
+    assert found is not None
+    assert found.unreachable_since is not None
+    assert "no longer delivers" in (officer.last.text or "")
+
+
+async def test_a_reminder_button_of_someone_else_is_refused(app: BotUnderTest) -> None:
+    officer = await app.caseworker(691)
+    victim = await join(app, officer, 692)
+    await set_daily(officer, "17:00")
+    other = await app.client(693)
+    theirs = await planned(app, 692)
+    await other.press_data(
+        CheckinAnswer(checkin_id=theirs.id, answer="ok").pack(), message_id=other.last.message_id
+    )
+    assert other.last_callback_answer is not None
+    assert "no longer active" in (other.last_callback_answer.text or "")
+    untouched = await checkins.get(app.db, theirs.id)
+    assert untouched is not None
+    assert untouched.status == "scheduled"
+    assert victim.last is not None
