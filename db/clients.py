@@ -12,6 +12,7 @@ from db.database import Database
 
 # A message from a client left unread this long puts the client on top of the caseload.
 UNREAD_ATTENTION_AFTER = timedelta(hours=4)
+RECORD_DAYS = timedelta(days=30)
 
 
 class LinkError(Exception):
@@ -35,6 +36,8 @@ class Client:
     unread: int = 0
     oldest_unread_at: datetime | None = None
     last_checkin: str | None = None  # how the latest finished check-in went: done | help | missed
+    checkins_done_30: int = 0
+    checkins_missed_30: int = 0
 
     @property
     def name(self) -> str:
@@ -73,6 +76,8 @@ def _client(row: sqlite3.Row) -> Client:
         unread=row["unread"],
         oldest_unread_at=_dt(row["oldest_unread"]),
         last_checkin=row["last_checkin"],
+        checkins_done_30=row["done_30"],
+        checkins_missed_30=row["missed_30"],
     )
 
 
@@ -82,7 +87,11 @@ SELECT c.telegram_id, c.caseworker_id, c.label, c.telegram_name, c.status, c.lin
        count(m.id) AS unread, min(m.created_at) AS oldest_unread,
        (SELECT k.status FROM checkins k
         WHERE k.client_id = c.telegram_id AND k.status IN ('done', 'help', 'missed')
-        ORDER BY coalesce(k.answered_at, k.closes_at) DESC LIMIT 1) AS last_checkin
+        ORDER BY coalesce(k.answered_at, k.closes_at) DESC LIMIT 1) AS last_checkin,
+       (SELECT count(*) FROM checkins k WHERE k.client_id = c.telegram_id
+        AND k.status IN ('done', 'help') AND k.answered_at >= :since) AS done_30,
+       (SELECT count(*) FROM checkins k WHERE k.client_id = c.telegram_id
+        AND k.status = 'missed' AND k.closes_at >= :since) AS missed_30
 FROM clients c
 LEFT JOIN messages m ON m.client_id = c.telegram_id AND m.direction = 'in' AND m.read_at IS NULL
 """
@@ -139,9 +148,15 @@ async def accept_invitation(
     return caseworker_id
 
 
+def _record_start() -> str:
+    """The check-in record covers the last 30 days."""
+    return to_db(utcnow() - RECORD_DAYS)
+
+
 async def get(db: Database, client_id: int) -> Client | None:
     row = await db.fetchone(
-        _SELECT + "WHERE c.telegram_id = ? GROUP BY c.telegram_id", (client_id,)
+        _SELECT + "WHERE c.telegram_id = :client GROUP BY c.telegram_id",
+        {"client": client_id, "since": _record_start()},
     )
     return None if row is None else _client(row)
 
@@ -157,8 +172,9 @@ async def get_for_caseworker(db: Database, client_id: int, caseworker_id: int) -
 async def caseload(db: Database, caseworker_id: int, status: str = "active") -> list[Client]:
     """This caseworker's clients, those needing attention first, then by last contact."""
     rows = await db.fetchall(
-        _SELECT + "WHERE c.caseworker_id = ? AND c.status = ? GROUP BY c.telegram_id",
-        (caseworker_id, status),
+        _SELECT
+        + "WHERE c.caseworker_id = :caseworker AND c.status = :status GROUP BY c.telegram_id",
+        {"caseworker": caseworker_id, "status": status, "since": _record_start()},
     )
     clients = [_client(r) for r in rows]
     now = utcnow()

@@ -68,6 +68,8 @@ def client_button_label(client: Client, now: datetime) -> str:
     label = marks + clip(client.name, 32)
     if client.unread:
         label += f" · ✉️ {client.unread}"
+    if client.checkins_done_30 or client.checkins_missed_30:
+        label += f" · ✅{client.checkins_done_30} ❗{client.checkins_missed_30}"
     return label
 
 

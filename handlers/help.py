@@ -5,10 +5,14 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
 from bot.menu import Label, MenuButton, main_menu
+from db.database import Database
 from db.users import Role, User
+from handlers.checkins.client import schedule_summary
 
 
 def help_text(user: User) -> str:
@@ -52,8 +56,13 @@ def help_text(user: User) -> str:
     return f"{intro}\n\n{common}"
 
 
-async def show_help(message: Message, user: User) -> None:
-    await message.answer(help_text(user), reply_markup=main_menu(user))
+async def show_help(
+    message: Message, user: User, db: Database, settings: Settings, i18n: I18n
+) -> None:
+    text = help_text(user)
+    if user.is_linked_client:  # a client sees their own check-in schedule here
+        text += "\n\n" + await schedule_summary(db, user, settings, i18n)
+    await message.answer(text, reply_markup=main_menu(user))
 
 
 def create_router() -> Router:

@@ -40,7 +40,8 @@ class SharingLocation(StatesGroup):
     waiting = State()
 
 
-async def _schedule_lines(db: Database, user: User, settings: Settings, i18n: I18n) -> str:
+async def schedule_summary(db: Database, user: User, settings: Settings, i18n: I18n) -> str:
+    """The client's schedule and next check-in, in words (after a check-in and in /help)."""
     schedule = await checkins.get_schedule(db, user.telegram_id)
     text = _("Your check-ins: {schedule}.").format(schedule=describe(schedule, i18n.current_locale))
     upcoming = await checkins.next_planned(db, user.telegram_id)
@@ -75,7 +76,7 @@ async def _confirm(
     else:
         head = _("✅ Thank you! Your check-in is recorded ({time}).").format(time=when)
     await message.answer(
-        head + "\n\n" + await _schedule_lines(db, user, settings, i18n),
+        head + "\n\n" + await schedule_summary(db, user, settings, i18n),
         reply_markup=main_menu(user),
     )
     await _maybe_ask_location(message, checkin, user, db, state)

@@ -87,6 +87,12 @@ async def test_a_daily_check_in_fires_at_local_time_and_is_confirmed(app: BotUnd
     # The schedule goes on: tomorrow's check-in is planned.
     following = await planned(app, 602)
     assert following.opens_at == expected + timedelta(days=1)
+    with at(checkin.opens_at + timedelta(minutes=1)):
+        # The client sees their schedule; the caseload shows the 30-day record.
+        [help_text] = await person.command("help")
+        assert "Your check-ins: every day at 10:00." in (help_text.text or "")
+        [listing] = await officer.command("caseload")
+        assert any("✅1 ❗0" in b for b in listing.button_texts)
 
 
 async def test_i_need_help_alerts_the_caseworker_at_once(app: BotUnderTest) -> None:
