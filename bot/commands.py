@@ -103,5 +103,6 @@ class CommandMenus:
 
     async def sync_staff(self, bot: Bot) -> None:
         for member in await users.staff(self.db):
-            if member.menu_synced != self.marker(member):
+            # Someone who never wrote to the bot has no chat yet; their first message syncs it.
+            if member.menu_synced is not None and member.menu_synced != self.marker(member):
                 await self.sync_user(bot, member)
