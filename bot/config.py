@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from scheduler.timecalc import QuietHours
+from scheduler.timecalc import QuietHours, zone_or_default
 
 Language = Literal["kk", "ru", "en"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -89,12 +89,7 @@ class Settings(BaseSettings):
 
     def zone_for(self, name: str | None) -> ZoneInfo:
         """A person's own zone when they have a valid one, else the default."""
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return self.zone
+        return zone_or_default(name, self.timezone)
 
     def token(self) -> str:
         if self.bot_token is None:

@@ -23,7 +23,6 @@ from scheduler.context import Delivery
 from scheduler.errors import backoff_seconds, classify
 from scheduler.outcomes import Drop, Postpone, Retry, Sent
 from scheduler.pacing import EngineStopping
-from scheduler.timecalc import zone_or_default
 
 if TYPE_CHECKING:
     from scheduler.engine import Engine
@@ -147,7 +146,7 @@ class DueRunner:
             now=now,
             language=(person.language if person and person.language else None)
             or settings.default_language,
-            zone=zone_or_default(person.timezone if person else None, settings.timezone),
+            zone=settings.zone_for(person.timezone if person else None),
             pacer=engine.pacer,
         )
 
