@@ -38,7 +38,10 @@ class CommandSpec:
 # Order is the order in the menu.
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", N_("Main menu"), EVERYONE),
+    CommandSpec("services", N_("Find services: work, documents, housing, health"), EVERYONE),
     CommandSpec("staff", N_("Staff and roles"), ADMINS),
+    CommandSpec("reports", N_("Problem reports on the directory"), ADMINS),
+    CommandSpec("directory", N_("The directory: numbers, CSV export and import"), ADMINS),
     CommandSpec("language", N_("Change language"), EVERYONE),
     CommandSpec("help", N_("What this bot can do"), EVERYONE),
     CommandSpec("privacy", N_("Your data and privacy"), EVERYONE),

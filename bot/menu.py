@@ -17,6 +17,7 @@ from db.users import Role
 
 
 class Label:
+    SERVICES = N_("📋 Services")
     LANGUAGE = N_("🌐 Language")
     HELP = N_("❓ Help")
     PRIVACY = N_("🔒 Privacy")
@@ -25,6 +26,7 @@ class Label:
 
 # Rows of (label, roles that see it).
 _LAYOUT: tuple[tuple[tuple[str, frozenset[Role]], ...], ...] = (
+    ((Label.SERVICES, frozenset(Role)),),
     ((Label.STAFF, frozenset({Role.ADMIN})),),
     (
         (Label.HELP, frozenset(Role)),

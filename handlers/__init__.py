@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, help, language, privacy, staff, start
+from handlers import (
+    directory,
+    directory_admin,
+    fallback,
+    help,
+    language,
+    privacy,
+    staff,
+    start,
+)
 
 
 def feature_routers() -> list[Router]:
@@ -18,5 +27,7 @@ def feature_routers() -> list[Router]:
         help.create_router(),
         privacy.create_router(),
         staff.create_router(),
+        directory_admin.create_router(),  # admins only: before the public directory router
+        directory.create_router(),
         fallback.create_router(),  # last: catches what nothing else did
     ]

@@ -34,7 +34,13 @@ def help_text(role: Role) -> str:
             "officer and shows services that can help. Press the buttons below; you do not "
             "need to type."
         )
-    return f"{intro}\n\n{common}"
+    services = _("/services: find services: work, documents, housing, health, legal aid")
+    if role is Role.ADMIN:
+        services += "\n" + _(
+            "/directory: the directory in numbers and CSV export; send a CSV file to import\n"
+            "/reports: problem reports from clients"
+        )
+    return f"{intro}\n\n{services}\n{common}"
 
 
 async def show_help(message: Message, user: User) -> None:
