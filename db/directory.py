@@ -191,10 +191,10 @@ _SUMMARY_COLUMNS = (
     "COALESCE(p.city_kk, '') AS city_kk, COALESCE(p.city_ru, '') AS city_ru, "
     "COALESCE(p.city_en, '') AS city_en"
 )
-_SUMMARY_FROM = (
-    "dir_entry e JOIN dir_organization o ON o.id = e.organization_id "
-    "LEFT JOIN dir_place p ON p.id = e.place_id"
+_SUMMARY_JOINS = (
+    "JOIN dir_organization o ON o.id = e.organization_id LEFT JOIN dir_place p ON p.id = e.place_id"
 )
+_SUMMARY_FROM = f"dir_entry e {_SUMMARY_JOINS}"
 
 
 def _summary(row: sqlite3.Row) -> Summary:
@@ -235,7 +235,8 @@ async def list_entries(
         conditions.append("e.accepts_record = 'yes'")
     rows = await db.fetchall(
         f"SELECT {_SUMMARY_COLUMNS} FROM dir_entry_category ec "
-        f"JOIN {_SUMMARY_FROM} ON e.id = ec.entry_id WHERE {' AND '.join(conditions)}",
+        f"JOIN dir_entry e ON e.id = ec.entry_id {_SUMMARY_JOINS} "
+        f"WHERE {' AND '.join(conditions)}",
         params,
     )
     summaries = [_summary(r) for r in rows]

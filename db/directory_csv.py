@@ -217,7 +217,7 @@ def parse_csv(data: bytes, category_codes: Collection[str], today: date) -> Pars
     if isinstance(text, Problem):
         parsed.problems.append(text)
         return parsed
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     checker = _RowChecker(category_codes, today)
     try:
         header = _header(next(reader))
