@@ -8,6 +8,7 @@ reports in db/directory_reports.py.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -329,37 +330,46 @@ async def get_entry(db: Database, entry_id: int, *, include_hidden: bool = False
 
 # -- word search ---------------------------------------------------------------------------
 
-_SEARCH_SQL = """
-WITH hits (id, tier, score) AS (
-    SELECT rowid, 0, bm25(dir_fts, 10.0, 1.0) FROM dir_fts WHERE dir_fts MATCH :names
-    UNION ALL
-    SELECT rowid, 1, bm25(dir_fts, 10.0, 1.0) FROM dir_fts WHERE dir_fts MATCH :everything
+# Top matches by relevance, names weighted ten times the rest (bm25: lower is better).
+SEARCH_SQL = (
+    "SELECT rowid FROM dir_fts WHERE dir_fts MATCH ? ORDER BY bm25(dir_fts, 10.0, 1.0), rowid "
+    "LIMIT ?"
 )
-SELECT h.id, MIN(h.tier) AS tier, MIN(h.score) AS score
-FROM hits h JOIN dir_entry e ON e.id = h.id
-WHERE {visible}
-GROUP BY h.id
-ORDER BY tier, score, h.id
-LIMIT :limit
-"""
+
+
+async def _ranked(db: Database, expression: str, limit: int) -> list[int]:
+    return [r[0] for r in await db.fetchall(SEARCH_SQL, (expression, limit))]
 
 
 async def _search_once(
-    db: Database, tokens: list[str], *, any_token: bool, include_hidden: bool, limit: int
+    db: Database, tokens: list[str], *, any_token: bool, hidden: set[int], limit: int
 ) -> list[int]:
-    params = {
-        "names": match_expression(tokens, any_token=any_token, column="name"),
-        "everything": match_expression(tokens, any_token=any_token),
-        "limit": limit,
-    }
-    rows = await db.fetchall(_SEARCH_SQL.format(visible=_visible(include_hidden)), params)
-    return [r["id"] for r in rows]
+    # Hidden entries stay in the index (admins find them); fetching that many more rows
+    # and dropping them keeps the LIMIT inside FTS5 exact and cheap.
+    room = limit + len(hidden)
+    found = [
+        i
+        for i in await _ranked(
+            db, match_expression(tokens, any_token=any_token, column="name"), room
+        )
+        if i not in hidden
+    ][:limit]
+    if len(found) < limit:
+        seen = set(found)
+        for i in await _ranked(
+            db, match_expression(tokens, any_token=any_token), room + len(found)
+        ):
+            if i not in seen and i not in hidden:
+                found.append(i)
+                if len(found) == limit:
+                    break
+    return found
 
 
 async def search(
     db: Database, query: str, *, include_hidden: bool = False, limit: int = SEARCH_LIMIT
 ) -> list[int]:
-    """Entry ids for a query in any language, name matches first, then by relevance (bm25).
+    """Entry ids for a query in any language: name matches first, each tier by relevance (bm25).
 
     All words must match (each as a prefix: Kazakh adds endings); if that finds nothing,
     any word may. A query without letters or digits finds nothing; no query raises.
@@ -367,14 +377,13 @@ async def search(
     tokens = query_tokens(query)
     if not tokens:
         return []
+    hidden: set[int] = set()
+    if not include_hidden:
+        hidden = {r[0] for r in await db.fetchall("SELECT id FROM dir_entry WHERE hidden = 1")}
     try:
-        found = await _search_once(
-            db, tokens, any_token=False, include_hidden=include_hidden, limit=limit
-        )
+        found = await _search_once(db, tokens, any_token=False, hidden=hidden, limit=limit)
         if not found and len(tokens) > 1:
-            found = await _search_once(
-                db, tokens, any_token=True, include_hidden=include_hidden, limit=limit
-            )
+            found = await _search_once(db, tokens, any_token=True, hidden=hidden, limit=limit)
     except sqlite3.OperationalError as exc:
         # Tokens are quoted, so this is not expected; a person still gets an answer.
         log.warning("Directory search failed: %s", type(exc).__name__)
@@ -396,11 +405,14 @@ async def nearest(
 ) -> list[tuple[int, float]]:
     """(entry id, km) of the closest entries with a location, nearest first.
 
-    The search widens a bounding box (indexed range on latitude, then longitude)
-    until `limit` entries lie within its radius; exact distances are haversine.
+    A bounding box around the point (an indexed range on latitude, then longitude) grows
+    until `limit` entries lie within its radius. Inside the box SQLite orders by a flat
+    (equirectangular) estimate and hands over the best candidates; their exact haversine
+    distances decide the answer.
     """
+    candidates = max(50, limit * 5)
+    stretch = math.cos(math.radians(latitude)) ** 2
     category_filter = ""
-    params: list[object] = []
     if category_id is not None:
         category_filter = (
             " AND EXISTS (SELECT 1 FROM dir_entry_category ec "
@@ -409,20 +421,20 @@ async def nearest(
     found: list[tuple[int, float]] = []
     for radius in NEAREST_RADII_KM:
         box = bounding_box(latitude, longitude, radius)
-        params = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+        params: list[object] = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
         if category_id is not None:
             params.append(category_id)
+        params += [latitude, latitude, longitude, longitude, stretch, candidates]
         rows = await db.fetchall(
             "SELECT e.id, e.latitude, e.longitude FROM dir_entry e INDEXED BY dir_entry_geo "
             "WHERE e.latitude BETWEEN ? AND ? AND e.longitude BETWEEN ? AND ? "
-            f"AND {_visible(include_hidden)}{category_filter}",
+            f"AND {_visible(include_hidden)}{category_filter} "
+            "ORDER BY (e.latitude - ?) * (e.latitude - ?) "
+            "+ (e.longitude - ?) * (e.longitude - ?) * ? LIMIT ?",
             params,
         )
         found = sorted(
-            (
-                (r["id"], haversine_km(latitude, longitude, r["latitude"], r["longitude"]))
-                for r in rows
-            ),
+            ((r[0], haversine_km(latitude, longitude, r[1], r[2])) for r in rows),
             key=lambda hit: (hit[1], hit[0]),
         )
         within = [hit for hit in found if hit[1] <= radius]

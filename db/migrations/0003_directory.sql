@@ -91,11 +91,12 @@ CREATE TABLE dir_entry (
     CHECK ((latitude IS NULL) = (longitude IS NULL))
 );
 
--- Nearest: a bounding-box range on latitude, then longitude, read from the index alone.
-CREATE INDEX dir_entry_geo ON dir_entry (latitude, longitude);
+-- Nearest: a bounding-box range on latitude, then longitude and hidden, read from the index alone.
+CREATE INDEX dir_entry_geo ON dir_entry (latitude, longitude, hidden);
 CREATE INDEX dir_entry_place ON dir_entry (place_id);
 CREATE INDEX dir_entry_organization ON dir_entry (organization_id);
 CREATE INDEX dir_entry_demo ON dir_entry (is_demo) WHERE is_demo = 1;
+CREATE INDEX dir_entry_hidden ON dir_entry (hidden) WHERE hidden = 1;
 
 CREATE TABLE dir_entry_category (
     category_id  INTEGER NOT NULL REFERENCES dir_category (id),
