@@ -344,11 +344,10 @@ def list_screen(
         lines.append("")
         lines.append(_("Nothing here yet."))
     else:
-        lines.append(
-            _("Page {page} of {pages} · {count} services").format(
-                page=page + 1, pages=pages, count=len(items)
-            )
-        )
+        count = _("{count} service", "{count} services", len(items)).format(count=len(items))
+        if pages > 1:
+            count += " · " + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
+        lines.append(count)
         lines.append("")
         first = page * PAGE_SIZE + 1
         lines += [summary_line(first + i, item, language) for i, item in enumerate(shown_items)]

@@ -120,7 +120,7 @@ async def test_long_lists_are_paged(app: BotUnderTest) -> None:
     person = await app.client(304, "en")
     await open_services(person, "en")
     await person.press(await category_button(app, "employment", "en"))
-    assert "Page 1 of 3" in (person.last.text or "")
+    assert "20 services · Page 1 of 3" in (person.last.text or "")
     await person.press("Next ▶️")
     assert "Page 2 of 3" in (person.last.text or "")
     await person.press("Next ▶️")
