@@ -12,7 +12,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -562,8 +562,13 @@ def create_router() -> Router:
     router.message.register(open_directory, Command("services"))
     router.message.register(open_directory, MenuButton(Label.SERVICES))
     router.message.register(back_to_menu, MenuButton(BACK_TO_MENU))
-    router.message.register(got_location, F.location)
-    router.message.register(search_text, Directory.query, not_command, NotAMenuLabel())
+    # Locations and words in another feature's conversation are left to that feature.
+    mine = StateFilter(None, *Directory.__all_states__)
+    router.message.register(got_location, F.location, mine)
+    # Words typed instead of sharing a location are a search too (e.g. a town's name).
+    router.message.register(
+        search_text, StateFilter(Directory.query, Directory.location), not_command, NotAMenuLabel()
+    )
     router.message.register(report_comment, Directory.comment, not_command, NotAMenuLabel())
     router.callback_query.register(show_home, DirHome.filter())
     router.callback_query.register(show_list, DirList.filter((F.page >= 0) & F.rec.in_({0, 1})))

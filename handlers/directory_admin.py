@@ -12,7 +12,7 @@ import logging
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BufferedInputFile,
@@ -35,6 +35,7 @@ from db.database import Database
 from db.directory_csv import MAX_FILE_BYTES, Parsed
 from db.directory_import import ImportRefusedError, ImportResult, export_csv, import_file
 from db.users import User
+from handlers.directory import Directory
 from handlers.directory_ui import (
     DirExport,
     DirHide,
@@ -342,7 +343,10 @@ def create_router() -> Router:
     restrict(router, admins_only())
     router.message.register(directory_overview, Command("directory"))
     router.message.register(reports_command, Command("reports"))
-    router.message.register(import_document, F.document)
+    # A document sent within another feature's conversation belongs to that feature.
+    router.message.register(
+        import_document, F.document, StateFilter(None, *Directory.__all_states__)
+    )
     router.callback_query.register(export, DirExport.filter())
     router.callback_query.register(reports_button, DirReports.filter())
     router.callback_query.register(import_valid_rows, DirImportValid.filter())

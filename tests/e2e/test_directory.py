@@ -501,3 +501,15 @@ async def test_the_menu_and_help_offer_the_directory(app: BotUnderTest) -> None:
     [reply] = await admin.command("help")
     assert "/reports" in (reply.text or "")
     assert "reports" in [c["command"] for c in app.api.commands_for(ADMIN_ID)]
+
+
+async def test_words_instead_of_a_location_are_searched(app: BotUnderTest) -> None:
+    await load_demo(app)
+    person = await app.client(322, "kk")
+    await open_services(person, "kk")
+    await person.press("📍 Маған ең жақын")
+    [reply] = await person.send("қандыағаш")
+    assert "Қандыағаш" in (reply.text or "")
+    [reply] = await person.press("⬅️ Басты мәзірге")
+    assert reply.text == "Басты мәзір."
+    assert person.reply_buttons()[0] == [SERVICES["kk"]]
