@@ -371,13 +371,13 @@ async def remove_demo(db: Database, *, actor_id: int | None) -> int:
 
 
 def bundled_file(name: str) -> bytes:
-    return resources.files("db.data").joinpath(name).read_bytes()
+    return resources.files("db.seed").joinpath(name).read_bytes()
 
 
 async def load_bundled(
     db: Database, name: str, *, actor_id: int | None, mark: str | None = None
 ) -> ImportResult:
-    """Import one of the CSV files shipped in db/data (they are checked by the tests)."""
+    """Import one of the CSV files shipped in db/seed (they are checked by the tests)."""
     parsed = await parse_file(db, bundled_file(name))
     if parsed.problems:
         raise ImportRefusedError(parsed)
