@@ -21,6 +21,7 @@ from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.user import UserMiddleware
 from bot.rate_limit import RateLimitMiddleware
 from db.database import Database
+from db.directory_import import load_starter_once
 from db.fsm_storage import SQLiteStorage
 from db.migrate import migrate
 from db.staff import sync_admins
@@ -61,6 +62,7 @@ class Application:
         await db.connect()
         await migrate(db)
         await sync_admins(db, settings.admin_ids)
+        await load_starter_once(db)  # the national directory entries, on the very first start
 
         i18n = create_i18n(settings.default_language)
         menus = CommandMenus(db, i18n, settings.default_language)

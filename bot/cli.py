@@ -5,6 +5,9 @@ python -m bot db migrate
 python -m bot admin add-caseworker TELEGRAM_ID --name "NAME"
 python -m bot admin remove-caseworker TELEGRAM_ID
 python -m bot admin list-staff
+python -m bot directory import FILE.csv [--skip-invalid]
+python -m bot directory export FILE.csv
+python -m bot directory load-starter | load-demo | remove-demo
 """
 
 from __future__ import annotations
@@ -20,6 +23,17 @@ from bot.logging_setup import setup_logging
 from db import clients, privacy, users
 from db.clients import LinkError
 from db.database import Database
+from db.directory_csv import Parsed
+from db.directory_import import (
+    DEMO_FILE,
+    STARTER_FILE,
+    ImportRefusedError,
+    ImportResult,
+    export_csv,
+    import_file,
+    load_bundled,
+    remove_demo,
+)
 from db.migrate import migrate
 from db.staff import StaffError, add_caseworker, remove_caseworker, sync_admins
 
@@ -58,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     export = admin.add_parser("export-user", help="everything stored about a person, as JSON")
     export.add_argument("telegram_id", type=int)
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
+
+    directory = sub.add_parser("directory", help="the service directory").add_subparsers(
+        dest="action", required=True
+    )
+    load = directory.add_parser("import", help="add or update entries from a CSV file")
+    load.add_argument("file", type=Path)
+    load.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid rows even if others are bad"
+    )
+    dump = directory.add_parser("export", help="write every entry to a CSV file")
+    dump.add_argument("file", type=Path)
+    directory.add_parser("load-starter", help="(re)load the national starter entries")
+    directory.add_parser("load-demo", help="load demo entries for Aktobe region / Mugalzhar")
+    directory.add_parser("remove-demo", help="delete every demo entry")
     return parser
 
 
@@ -163,6 +191,83 @@ def _admin_action(
     return _list_staff
 
 
+def _print_problems(parsed: Parsed) -> None:
+    for problem in parsed.problems:
+        print(problem.render(), file=sys.stderr)
+
+
+def _print_result(result: ImportResult) -> None:
+    print(
+        f"Imported: {result.created} new, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.skipped} bad rows skipped."
+    )
+
+
+def _directory_import(path: Path, skip_invalid: bool) -> Callable[[Database], Awaitable[int]]:
+    async def work(db: Database) -> int:
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            print(f"Error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+        try:
+            parsed, result = await import_file(db, data, actor_id=None, skip_invalid=skip_invalid)
+        except ImportRefusedError as refused:
+            _print_problems(refused.parsed)
+            if refused.parsed.file_problem is None:
+                print(
+                    f"Nothing imported: {refused.parsed.bad_rows} of {refused.parsed.read} rows "
+                    "have problems (use --skip-invalid to import the others).",
+                    file=sys.stderr,
+                )
+            return 1
+        _print_problems(parsed)
+        _print_result(result)
+        return 0
+
+    return work
+
+
+def _directory_export(path: Path) -> Callable[[Database], Awaitable[int]]:
+    async def work(db: Database) -> int:
+        data = await export_csv(db)
+        try:
+            await asyncio.to_thread(path.write_bytes, data)
+        except OSError as exc:
+            print(f"Error: cannot write {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+        rows = max(0, data.count(b"\n") - 1)
+        print(f"Exported the directory to {path} ({rows} lines after the header).")
+        return 0
+
+    return work
+
+
+def _directory_load(name: str) -> Callable[[Database], Awaitable[int]]:
+    async def work(db: Database) -> int:
+        _print_result(await load_bundled(db, name, actor_id=None))
+        return 0
+
+    return work
+
+
+async def _remove_demo(db: Database) -> int:
+    print(f"Removed {await remove_demo(db, actor_id=None)} demo entries.")
+    return 0
+
+
+def _directory_action(args: argparse.Namespace) -> Callable[[Database], Awaitable[int]]:
+    if args.action == "import":
+        return _directory_import(args.file, args.skip_invalid)
+    if args.action == "export":
+        return _directory_export(args.file)
+    if args.action == "load-starter":
+        return _directory_load(STARTER_FILE)
+    if args.action == "load-demo":
+        return _directory_load(DEMO_FILE)
+    return _remove_demo
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -176,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "db":
             return asyncio.run(_with_db(settings, _migrate))
+        if args.command == "directory":
+            return asyncio.run(_with_db(settings, _directory_action(args)))
         return asyncio.run(_with_db(settings, _admin_action(args, settings)))
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)

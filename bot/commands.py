@@ -39,12 +39,15 @@ class CommandSpec:
 # Order is the order in the menu.
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", N_("Main menu"), EVERYONE),
+    CommandSpec("services", N_("Find services: work, documents, housing, health"), EVERYONE),
     CommandSpec("checkin", N_("Check in now"), CLIENTS),
     CommandSpec("message", N_("Write to my probation officer"), CLIENTS),
     CommandSpec("caseload", N_("My clients"), CASEWORKERS),
     CommandSpec("invite", N_("Invite a client"), CASEWORKERS),
     CommandSpec("hours", N_("My working hours"), CASEWORKERS),
     CommandSpec("staff", N_("Staff and reassignment"), ADMINS),
+    CommandSpec("reports", N_("Problem reports on the directory"), ADMINS),
+    CommandSpec("directory", N_("The directory: numbers, CSV export and import"), ADMINS),
     CommandSpec("language", N_("Change language"), EVERYONE),
     CommandSpec("help", N_("What this bot can do"), EVERYONE),
     CommandSpec("privacy", N_("Your data and privacy"), EVERYONE),

@@ -19,6 +19,7 @@ from db.users import Role, User
 
 
 class Label:
+    SERVICES = N_("📋 Services")
     CHECKIN = N_("✅ Check in")
     HELP_NOW = N_("🆘 I need help")
     MESSAGE_OFFICER = N_("✉️ Message my officer")
@@ -48,6 +49,7 @@ def _admin(user: User) -> bool:
 
 # Rows of (label, who sees it).
 _LAYOUT: tuple[tuple[tuple[str, Callable[[User], bool]], ...], ...] = (
+    ((Label.SERVICES, _everyone),),
     ((Label.CHECKIN, _linked_client), (Label.HELP_NOW, _linked_client)),
     ((Label.MESSAGE_OFFICER, _linked_client),),
     ((Label.CASELOAD, _caseworker), (Label.INVITE, _caseworker)),

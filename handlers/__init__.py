@@ -12,6 +12,8 @@ from handlers import (
     caseload,
     checkins,
     delete_me,
+    directory,
+    directory_admin,
     fallback,
     help,
     hours,
@@ -41,6 +43,8 @@ def feature_routers() -> list[Router]:
         staff.create_router(),
         membership.create_router(),
         checkins.create_router(),
+        directory_admin.create_router(),  # admins only: before the public directory router
+        directory.create_router(),  # takes locations and files only outside other conversations
         # Catches whatever a person sends while writing to the other side, so it comes
         # after every command and menu button.
         messaging.create_router(),

@@ -53,7 +53,13 @@ def help_text(user: User) -> str:
             "need to type.\n\n"
             "To connect with your officer, open the invitation link they give you."
         )
-    return f"{intro}\n\n{common}"
+    services = _("/services: find services: work, documents, housing, health, legal aid")
+    if user.role is Role.ADMIN:
+        services += "\n" + _(
+            "/directory: the directory in numbers and CSV export; send a CSV file to import\n"
+            "/reports: problem reports from clients"
+        )
+    return f"{intro}\n\n{services}\n{common}"
 
 
 async def show_help(

@@ -1,0 +1,584 @@
+"""/services: the service directory for everyone (no invitation needed).
+
+Categories → (a place filter when a category spans several cities/districts) → a paged
+list → a card with the map pin. Word search in any language, nearest to a shared
+location, and "report a problem" on a card, which reaches every admin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.i18n import N_, translations_of
+from bot.menu import Label, MenuButton, main_menu
+from db import directory, users
+from db import directory_reports as reports
+from db.clock import utcnow
+from db.database import Database
+from db.directory import Entry
+from db.users import Role, User
+from handlers.directory_ui import (
+    ALL_PLACES,
+    ASK_PLACE,
+    REASON_LABELS,
+    DirAskSearch,
+    DirCard,
+    DirHome,
+    DirList,
+    DirNear,
+    DirReason,
+    DirReport,
+    DirReportSend,
+    DirSearchPage,
+    card_keyboard,
+    card_text,
+    home_keyboard,
+    home_text,
+    list_screen,
+    nearest_screen,
+    places_keyboard,
+    places_text,
+    plain,
+    reasons_keyboard,
+    report_keyboard,
+    report_text,
+    results_screen,
+    shown,
+    split_message,
+    user_zone,
+)
+
+log = logging.getLogger(__name__)
+
+SEND_LOCATION = N_("📍 Send my location")
+BACK_TO_MENU = N_("⬅️ Back to the menu")
+MAX_QUERY = 300
+
+
+class Directory(StatesGroup):
+    query = State()  # the next text is a search
+    location = State()  # waiting for a shared location
+    comment = State()  # the next text is a problem report's comment
+
+
+class NotAMenuLabel(Filter):
+    """Text that is not the label of any main-menu button (those belong to their own features)."""
+
+    def __init__(self) -> None:
+        self._labels: frozenset[str] | None = None
+
+    async def __call__(self, message: Message, i18n: I18n) -> bool:
+        if self._labels is None:
+            labels = [
+                v for k, v in vars(Label).items() if not k.startswith("_") and isinstance(v, str)
+            ]
+            labels += [SEND_LOCATION, BACK_TO_MENU]
+            self._labels = frozenset().union(*(translations_of(i18n, label) for label in labels))
+        return message.text not in self._labels
+
+
+def is_admin(user: User) -> bool:
+    return user.role is Role.ADMIN
+
+
+async def show(
+    query: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Replace the pressed message's screen; send a new one if it cannot be edited."""
+    if isinstance(query.message, Message) and query.message.text is not None:
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+async def leave_directory_state(state: FSMContext) -> None:
+    if await state.get_state() in {s.state for s in Directory.__all_states__}:
+        await state.set_state(None)
+
+
+# -- home and lists ---------------------------------------------------------------------------
+
+
+async def home(db: Database, user: User, language: str) -> tuple[str, InlineKeyboardMarkup]:
+    categories = await directory.categories(db, include_hidden=is_admin(user))
+    total = sum(c.count for c in categories)
+    return home_text(total), home_keyboard(categories, language)
+
+
+async def open_directory(
+    message: Message,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    state: FSMContext,
+    command: CommandObject | None = None,
+) -> None:
+    await leave_directory_state(state)
+    words = (command.args or "").strip() if command is not None else ""
+    if words:
+        await run_search(message, words, user, db, i18n, state)
+        return
+    text, markup = await home(db, user, i18n.current_locale)
+    await message.answer(text, reply_markup=markup)
+
+
+async def show_home(
+    query: CallbackQuery, user: User, db: Database, i18n: I18n, bot: Bot, state: FSMContext
+) -> None:
+    await leave_directory_state(state)
+    text, markup = await home(db, user, i18n.current_locale)
+    await show(query, bot, text, markup)
+
+
+async def show_list(
+    query: CallbackQuery,
+    callback_data: DirList,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    admin = is_admin(user)
+    category = await directory.category(db, callback_data.cat)
+    if category is None:
+        callback_answer.text = _("This list is no longer available. Please open /services again.")
+        callback_answer.show_alert = True
+        return
+    category = next(
+        c for c in await directory.categories(db, include_hidden=admin) if c.id == category.id
+    )
+    places = await directory.places_in_category(db, category.id, include_hidden=admin)
+    language = i18n.current_locale
+    if callback_data.place == ASK_PLACE and len(places) >= 2:
+        nationwide = category.count - sum(p.count for p in places)
+        await show(
+            query,
+            bot,
+            places_text(category, language),
+            places_keyboard(category, places, nationwide, language),
+        )
+        return
+    place = None
+    if callback_data.place not in (ASK_PLACE, ALL_PLACES):
+        place = next((p for p in places if p.id == callback_data.place), None)
+        if place is None:
+            callback_answer.text = _(
+                "This list is no longer available. Please open /services again."
+            )
+            callback_answer.show_alert = True
+            return
+    items = await directory.list_entries(
+        db,
+        category.id,
+        language,
+        place_id=place.id if place else None,
+        only_accepting=bool(callback_data.rec),
+        include_hidden=admin,
+    )
+    text, markup = list_screen(
+        category,
+        place,
+        items,
+        callback_data.page,
+        bool(callback_data.rec),
+        language,
+        has_places=len(places) >= 2,
+    )
+    await show(query, bot, text, markup)
+
+
+# -- the card --------------------------------------------------------------------------------
+
+
+async def send_card(
+    bot: Bot, chat_id: int, entry: Entry, user: User, settings: Settings, language: str
+) -> None:
+    now_local = utcnow().astimezone(user_zone(user, settings))
+    parts = split_message(card_text(entry, language, now_local, admin=is_admin(user)))
+    markup = card_keyboard(entry, admin=is_admin(user))
+    for index, part in enumerate(parts):
+        await bot.send_message(
+            chat_id, part, reply_markup=markup if index == len(parts) - 1 else None
+        )
+    if entry.latitude is None or entry.longitude is None:
+        return
+    address = ", ".join(
+        t.text(language) for t in (entry.address, entry.city, entry.region) if t.text(language)
+    )
+    if address:
+        await bot.send_venue(
+            chat_id,
+            latitude=entry.latitude,
+            longitude=entry.longitude,
+            title=plain(entry.name, language, 100),
+            address=address[:200],
+        )
+    else:
+        await bot.send_location(chat_id, latitude=entry.latitude, longitude=entry.longitude)
+
+
+async def entry_gone(callback_answer: CallbackAnswer) -> None:
+    callback_answer.text = _("This service is no longer in the directory.")
+    callback_answer.show_alert = True
+
+
+async def show_card(
+    query: CallbackQuery,
+    callback_data: DirCard,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    entry = await directory.get_entry(db, callback_data.id, include_hidden=is_admin(user))
+    if entry is None:
+        await entry_gone(callback_answer)
+        return
+    await send_card(bot, query.from_user.id, entry, user, settings, i18n.current_locale)
+
+
+# -- word search -----------------------------------------------------------------------------
+
+
+async def ask_search(query: CallbackQuery, bot: Bot, state: FSMContext) -> None:
+    await state.set_state(Directory.query)
+    await bot.send_message(
+        query.from_user.id,
+        _(
+            "Type what you are looking for, in any language. For example: «жұмыс», "
+            "«паспорт», «юрист», «Қандыағаш»."
+        ),
+    )
+
+
+async def search_screen(
+    db: Database, user: User, query_text: str, seq: int, page: int, language: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    admin = is_admin(user)
+    ids = await directory.search(db, query_text, include_hidden=admin)
+    items = await directory.summaries(db, ids, include_hidden=admin)
+    return results_screen(query_text, items, seq, page, language)
+
+
+async def run_search(
+    message: Message, text: str, user: User, db: Database, i18n: I18n, state: FSMContext
+) -> None:
+    query_text = " ".join(text.split())[:MAX_QUERY]
+    data = await state.get_data()
+    seq = int(data.get("dir_seq", 0)) % 1_000_000 + 1
+    await state.set_state(None)
+    await state.update_data(dir_query=query_text, dir_seq=seq)
+    reply, markup = await search_screen(db, user, query_text, seq, 0, i18n.current_locale)
+    await message.answer(reply, reply_markup=markup)
+
+
+async def search_text(
+    message: Message, user: User, db: Database, i18n: I18n, state: FSMContext
+) -> None:
+    await run_search(message, message.text or "", user, db, i18n, state)
+
+
+async def search_page(
+    query: CallbackQuery,
+    callback_data: DirSearchPage,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    data = await state.get_data()
+    if data.get("dir_seq") != callback_data.seq or not data.get("dir_query"):
+        callback_answer.text = _("This search is out of date. Please search again.")
+        callback_answer.show_alert = True
+        return
+    text, markup = await search_screen(
+        db, user, str(data["dir_query"]), callback_data.seq, callback_data.page, i18n.current_locale
+    )
+    await show(query, bot, text, markup)
+
+
+# -- nearest ---------------------------------------------------------------------------------
+
+
+def location_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_(SEND_LOCATION), request_location=True)],
+            [KeyboardButton(text=_(BACK_TO_MENU))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+async def ask_location(
+    query: CallbackQuery,
+    callback_data: DirNear,
+    db: Database,
+    bot: Bot,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    category_id = 0
+    if callback_data.cat:
+        category = await directory.category(db, callback_data.cat)
+        if category is None:
+            callback_answer.text = _(
+                "This list is no longer available. Please open /services again."
+            )
+            callback_answer.show_alert = True
+            return
+        category_id = category.id
+    await state.set_state(Directory.location)
+    await state.update_data(dir_near_cat=category_id)
+    await bot.send_message(
+        query.from_user.id,
+        _(
+            "Press «{button}» below. Your location is used once, for this answer, and is not stored."
+        ).format(button=_(SEND_LOCATION)),
+        reply_markup=location_keyboard(),
+    )
+
+
+async def got_location(
+    message: Message, user: User, db: Database, i18n: I18n, state: FSMContext
+) -> None:
+    assert message.location is not None
+    category = None
+    if await state.get_state() == Directory.location.state:
+        data = await state.get_data()
+        category_id = int(data.get("dir_near_cat") or 0)
+        category = await directory.category(db, category_id) if category_id else None
+        await state.set_state(None)
+    admin = is_admin(user)
+    hits = await directory.nearest(
+        db,
+        message.location.latitude,
+        message.location.longitude,
+        category_id=category.id if category else None,
+        include_hidden=admin,
+    )
+    items = await directory.summaries(
+        db, [entry_id for entry_id, _km in hits], include_hidden=admin
+    )
+    distances = dict(hits)
+    await message.answer(
+        _("📍 Thank you. Your location is not stored."), reply_markup=main_menu(user)
+    )
+    text, markup = nearest_screen(
+        [(item, distances[item.id]) for item in items], category, i18n.current_locale
+    )
+    await message.answer(text, reply_markup=markup)
+
+
+async def back_to_menu(message: Message, user: User, state: FSMContext) -> None:
+    await leave_directory_state(state)
+    await message.answer(_("Main menu."), reply_markup=main_menu(user))
+
+
+# -- report a problem --------------------------------------------------------------------------
+
+
+async def report_start(
+    query: CallbackQuery,
+    callback_data: DirReport,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    entry = await directory.get_entry(db, callback_data.id)
+    if entry is None:
+        await entry_gone(callback_answer)
+        return
+    await bot.send_message(
+        query.from_user.id,
+        _("What is wrong with «{name}»?").format(name=shown(entry.name, i18n.current_locale)),
+        reply_markup=reasons_keyboard_with_cancel(entry.id),
+    )
+
+
+def reasons_keyboard_with_cancel(entry_id: int) -> InlineKeyboardMarkup:
+    markup = reasons_keyboard(entry_id)
+    markup.inline_keyboard.append(
+        [InlineKeyboardButton(text=_("Cancel"), callback_data=DirHome().pack())]
+    )
+    return markup
+
+
+async def report_reason(
+    query: CallbackQuery,
+    callback_data: DirReason,
+    db: Database,
+    bot: Bot,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    entry = await directory.get_entry(db, callback_data.id)
+    if entry is None:
+        await entry_gone(callback_answer)
+        return
+    await state.set_state(Directory.comment)
+    await state.update_data(dir_report_entry=entry.id, dir_report_reason=callback_data.reason)
+    await show(
+        query,
+        bot,
+        _(
+            "{reason}.\n\nAdd a few words if you like (for example the right phone number), "
+            "or press «Send»."
+        ).format(reason=_(REASON_LABELS[callback_data.reason])),
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=_("Send"), callback_data=DirReportSend(id=entry.id).pack()
+                    )
+                ]
+            ]
+        ),
+    )
+
+
+async def report_send(
+    query: CallbackQuery,
+    callback_data: DirReportSend,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    settings: Settings,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    data = await state.get_data()
+    if data.get("dir_report_entry") != callback_data.id:
+        callback_answer.text = _("This button is no longer active. Please use the menu.")
+        callback_answer.show_alert = True
+        return
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
+    await submit_report(query.from_user.id, "", user, db, i18n, bot, settings, state)
+
+
+async def report_comment(
+    message: Message,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    settings: Settings,
+    state: FSMContext,
+) -> None:
+    await submit_report(message.chat.id, message.text or "", user, db, i18n, bot, settings, state)
+
+
+async def submit_report(
+    chat_id: int,
+    comment: str,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    settings: Settings,
+    state: FSMContext,
+) -> None:
+    data = await state.get_data()
+    await state.set_state(None)
+    await state.update_data(dir_report_entry=None, dir_report_reason=None)
+    entry_id, reason = data.get("dir_report_entry"), data.get("dir_report_reason")
+    if not isinstance(entry_id, int) or reason not in reports.REASONS:
+        await bot.send_message(chat_id, _("This button is no longer active. Please use the menu."))
+        return
+    outcome, report_id = await reports.add(db, entry_id, user.telegram_id, str(reason), comment)
+    replies = {
+        reports.Outcome.CREATED: _("Thank you! The administrators will check it."),
+        reports.Outcome.DUPLICATE: _(
+            "Thank you, you have already reported this service. The administrators will check it."
+        ),
+        reports.Outcome.LIMITED: _(
+            "Thank you. You have sent many reports today; please try again tomorrow."
+        ),
+        reports.Outcome.GONE: _("This service is no longer in the directory."),
+    }
+    await bot.send_message(chat_id, replies[outcome], reply_markup=main_menu(user))
+    if outcome is reports.Outcome.CREATED and report_id is not None:
+        await notify_admins(bot, db, i18n, settings, report_id)
+
+
+async def notify_admins(
+    bot: Bot, db: Database, i18n: I18n, settings: Settings, report_id: int
+) -> None:
+    """Every admin gets the report in their language, with buttons to the entry and to resolve it."""
+    report = await reports.get(db, report_id)
+    if report is None:
+        return
+    for admin in await users.staff(db):
+        if admin.role is not Role.ADMIN:
+            continue
+        language = admin.language or settings.default_language
+        with i18n.use_locale(language):
+            text = report_text(report, language)
+            markup = report_keyboard(report, in_list=False)
+        try:
+            await bot.send_message(admin.telegram_id, text, reply_markup=markup)
+        except TelegramAPIError as exc:
+            # E.g. an admin listed in ADMIN_IDS who has not opened the bot yet.
+            log.warning("Could not notify an admin of report %s: %s", report_id, type(exc).__name__)
+
+
+def create_router() -> Router:
+    router = Router(name="directory")
+    not_command = F.text & ~F.text.startswith("/")
+    router.message.register(open_directory, Command("services"))
+    router.message.register(open_directory, MenuButton(Label.SERVICES))
+    router.message.register(back_to_menu, MenuButton(BACK_TO_MENU))
+    # Locations and words in another feature's conversation are left to that feature.
+    mine = StateFilter(None, *Directory.__all_states__)
+    router.message.register(got_location, F.location, mine)
+    # Words typed instead of sharing a location are a search too (e.g. a town's name).
+    router.message.register(
+        search_text, StateFilter(Directory.query, Directory.location), not_command, NotAMenuLabel()
+    )
+    router.message.register(report_comment, Directory.comment, not_command, NotAMenuLabel())
+    router.callback_query.register(show_home, DirHome.filter())
+    router.callback_query.register(show_list, DirList.filter((F.page >= 0) & F.rec.in_({0, 1})))
+    router.callback_query.register(show_card, DirCard.filter())
+    router.callback_query.register(ask_search, DirAskSearch.filter())
+    router.callback_query.register(search_page, DirSearchPage.filter(F.page >= 0))
+    router.callback_query.register(ask_location, DirNear.filter(F.cat >= 0))
+    router.callback_query.register(report_start, DirReport.filter())
+    router.callback_query.register(
+        report_reason, DirReason.filter(F.reason.in_(set(REASON_LABELS)))
+    )
+    router.callback_query.register(report_send, DirReportSend.filter())
+    return router

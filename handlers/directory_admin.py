@@ -1,0 +1,355 @@
+"""Administrators and the directory: CSV import by sending the file, export, hide/unhide, reports.
+
+The router is closed to every other role, so a client's CSV goes to the fallback like
+any other document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+
+from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.roles import admins_only, restrict
+from db import directory
+from db import directory_reports as reports
+from db.clock import utcnow
+from db.database import Database
+from db.directory_csv import MAX_FILE_BYTES, Parsed
+from db.directory_import import ImportRefusedError, ImportResult, export_csv, import_file
+from db.users import User
+from handlers.directory import Directory
+from handlers.directory_ui import (
+    DirExport,
+    DirHide,
+    DirImportValid,
+    DirReports,
+    DirResolve,
+    card_keyboard,
+    card_text,
+    report_text,
+    reports_screen,
+    split_message,
+    user_zone,
+)
+
+log = logging.getLogger(__name__)
+
+CSV_TYPES = frozenset(
+    {
+        "text/csv",
+        "text/comma-separated-values",
+        "application/csv",
+        "application/vnd.ms-excel",
+        "text/plain",
+    }
+)
+SHOWN_PROBLEMS = 25
+REPORTS_PER_SCREEN = 5
+
+
+# -- /directory and export -------------------------------------------------------------------
+
+
+async def directory_overview(message: Message, db: Database) -> None:
+    stats = await directory.stats(db)
+    text = _(
+        "<b>Service directory</b>\n\n"
+        "Entries: {entries} (hidden: {hidden}, demo: {demo})\n"
+        "Open problem reports: {reports}\n\n"
+        "To add or update entries, send me the CSV file (columns: see the README). "
+        "Every row is checked first; rows are matched by their id, so sending the same file "
+        "again updates instead of duplicating. Demo entries are removed on the server with "
+        "python -m bot directory remove-demo"
+    ).format(
+        entries=stats.entries, hidden=stats.hidden, demo=stats.demo, reports=stats.open_reports
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=_("⬇️ Export CSV"), callback_data=DirExport().pack())],
+            [InlineKeyboardButton(text=_("⚠️ Problem reports"), callback_data=DirReports().pack())],
+        ]
+    )
+    await message.answer(text, reply_markup=markup)
+
+
+async def export(query: CallbackQuery, db: Database, bot: Bot) -> None:
+    data = await export_csv(db)
+    await bot.send_document(
+        query.from_user.id,
+        BufferedInputFile(data, filename="directory.csv"),
+        caption=_("The whole directory as CSV (UTF-8)."),
+    )
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+def looks_like_csv(document: Document) -> bool:
+    name = (document.file_name or "").lower()
+    return name.endswith(".csv") or (document.mime_type or "") in CSV_TYPES
+
+
+def problem_lines(parsed: Parsed) -> list[str]:
+    lines = [
+        "• " + html.quote(p.render(_))
+        for p in parsed.problems[:SHOWN_PROBLEMS]
+        if p.row is not None
+    ]
+    hidden = len([p for p in parsed.problems if p.row is not None]) - len(lines)
+    if hidden > 0:
+        lines.append(
+            _("… and {count} more problem", "… and {count} more problems", hidden).format(
+                count=hidden
+            )
+        )
+    return lines
+
+
+def refused_text(parsed: Parsed) -> str:
+    if parsed.file_problem is not None:
+        return _("The file was not imported: {problem}").format(
+            problem=html.quote(parsed.file_problem.render(_))
+        )
+    head = _(
+        "Nothing was imported: {bad} of {total} rows have problems. "
+        "Fix them and send the file again."
+    ).format(bad=parsed.bad_rows, total=parsed.read)
+    return "\n".join([head, "", *problem_lines(parsed)])
+
+
+def imported_text(parsed: Parsed, result: ImportResult) -> str:
+    lines = [
+        _("Imported: {created} new, {updated} updated, {unchanged} unchanged.").format(
+            created=result.created, updated=result.updated, unchanged=result.unchanged
+        )
+    ]
+    if result.skipped:
+        lines.append(
+            _(
+                "{count} row with problems was skipped:",
+                "{count} rows with problems were skipped:",
+                result.skipped,
+            ).format(count=result.skipped)
+        )
+        lines += problem_lines(parsed)
+    return "\n".join(lines)
+
+
+async def answer_parts(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        await bot.send_message(
+            chat_id, part, reply_markup=markup if index == len(parts) - 1 else None
+        )
+
+
+async def download(bot: Bot, file_id: str) -> bytes:
+    buffer = io.BytesIO()
+    await bot.download(file_id, destination=buffer)
+    return buffer.getvalue()
+
+
+async def run_import(
+    bot: Bot,
+    chat_id: int,
+    file_id: str,
+    user: User,
+    db: Database,
+    state: FSMContext,
+    *,
+    skip_invalid: bool,
+) -> None:
+    try:
+        data = await download(bot, file_id)
+    except TelegramAPIError as exc:
+        log.warning("Could not download an import file: %s", type(exc).__name__)
+        await bot.send_message(chat_id, _("I could not download the file. Please send it again."))
+        return
+    try:
+        parsed, result = await import_file(
+            db, data, actor_id=user.telegram_id, skip_invalid=skip_invalid
+        )
+    except ImportRefusedError as refused:
+        parsed = refused.parsed
+        markup = None
+        if parsed.file_problem is None and parsed.rows:
+            await state.update_data(dir_import_file=file_id)
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=_(
+                                "Import the {count} valid row, skip the rest",
+                                "Import the {count} valid rows, skip the rest",
+                                len(parsed.rows),
+                            ).format(count=len(parsed.rows)),
+                            callback_data=DirImportValid().pack(),
+                        )
+                    ]
+                ]
+            )
+        await answer_parts(bot, chat_id, refused_text(parsed), markup)
+        return
+    await state.update_data(dir_import_file=None)
+    log.info(
+        "Directory import: %d new, %d updated, %d unchanged, %d skipped",
+        result.created,
+        result.updated,
+        result.unchanged,
+        result.skipped,
+    )
+    await answer_parts(bot, chat_id, imported_text(parsed, result), None)
+
+
+async def import_document(
+    message: Message, user: User, db: Database, bot: Bot, state: FSMContext
+) -> None:
+    document = message.document
+    assert document is not None
+    if not looks_like_csv(document):
+        await message.answer(
+            _("To import into the directory, send a .csv file (UTF-8). Other files are not read.")
+        )
+        return
+    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+        await message.answer(
+            _("The file is larger than {limit} MB; split it into smaller files.").format(
+                limit=MAX_FILE_BYTES >> 20
+            )
+        )
+        return
+    await run_import(bot, message.chat.id, document.file_id, user, db, state, skip_invalid=False)
+
+
+async def import_valid_rows(
+    query: CallbackQuery,
+    user: User,
+    db: Database,
+    bot: Bot,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    file_id = (await state.get_data()).get("dir_import_file")
+    if not isinstance(file_id, str):
+        callback_answer.text = _("This button is no longer active. Please use the menu.")
+        callback_answer.show_alert = True
+        return
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
+    await run_import(bot, query.from_user.id, file_id, user, db, state, skip_invalid=True)
+
+
+# -- hide / unhide -----------------------------------------------------------------------------
+
+
+async def hide_entry(
+    query: CallbackQuery,
+    callback_data: DirHide,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    hide = bool(callback_data.hide)
+    if not await directory.set_hidden(db, callback_data.id, hide, actor_id=user.telegram_id):
+        callback_answer.text = _("This service is no longer in the directory.")
+        callback_answer.show_alert = True
+        return
+    callback_answer.text = _("Hidden from clients.") if hide else _("Shown to clients again.")
+    entry = await directory.get_entry(db, callback_data.id, include_hidden=True)
+    if entry is None or not isinstance(query.message, Message):
+        return
+    now_local = utcnow().astimezone(user_zone(user, settings))
+    text = card_text(entry, i18n.current_locale, now_local, admin=True)
+    markup = card_keyboard(entry, admin=True)
+    try:
+        if len(split_message(text)) == 1:
+            await query.message.edit_text(text, reply_markup=markup)
+        else:  # a long card was sent in parts: only its buttons change
+            await query.message.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest:
+        pass
+
+
+# -- problem reports -----------------------------------------------------------------------
+
+
+async def list_reports(db: Database, language: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    open_reports, total = await reports.open_reports(db, REPORTS_PER_SCREEN)
+    return reports_screen(open_reports, total, language)
+
+
+async def reports_command(message: Message, db: Database, i18n: I18n) -> None:
+    text, markup = await list_reports(db, i18n.current_locale)
+    await message.answer(text, reply_markup=markup)
+
+
+async def reports_button(query: CallbackQuery, db: Database, i18n: I18n, bot: Bot) -> None:
+    text, markup = await list_reports(db, i18n.current_locale)
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+async def resolve_report(
+    query: CallbackQuery,
+    callback_data: DirResolve,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    callback_answer: CallbackAnswer,
+) -> None:
+    report = await reports.resolve(db, callback_data.id, actor_id=user.telegram_id)
+    if report is None:
+        callback_answer.text = _("This report is already resolved or does not exist.")
+        callback_answer.show_alert = True
+        return
+    callback_answer.text = _("Report #{id} is resolved.").format(id=report.id)
+    if not isinstance(query.message, Message):
+        return
+    try:
+        if callback_data.src:
+            text, markup = await list_reports(db, i18n.current_locale)
+            await query.message.edit_text(text, reply_markup=markup)
+        else:
+            text = report_text(report, i18n.current_locale) + "\n\n" + _("✅ Resolved")
+            await query.message.edit_text(text, reply_markup=None)
+    except TelegramBadRequest:
+        pass
+
+
+def create_router() -> Router:
+    router = Router(name="directory_admin")
+    restrict(router, admins_only())
+    router.message.register(directory_overview, Command("directory"))
+    router.message.register(reports_command, Command("reports"))
+    # A document sent within another feature's conversation belongs to that feature.
+    router.message.register(
+        import_document, F.document, StateFilter(None, *Directory.__all_states__)
+    )
+    router.callback_query.register(export, DirExport.filter())
+    router.callback_query.register(reports_button, DirReports.filter())
+    router.callback_query.register(import_valid_rows, DirImportValid.filter())
+    router.callback_query.register(hide_entry, DirHide.filter(F.hide.in_({0, 1})))
+    router.callback_query.register(resolve_report, DirResolve.filter(F.src.in_({0, 1})))
+    return router
