@@ -26,6 +26,13 @@ FSM_KEY = "storage_key LIKE '%:' || :id || ':%'"
 
 PERSONAL_TABLES: tuple[PersonalTable, ...] = (
     PersonalTable(
+        "directory_reports",
+        "SELECT entry_id, reason, comment, created_at, resolved_at FROM dir_report "
+        "WHERE reporter_id = :id ORDER BY id",
+        # The directory keeps what was wrong with an entry (a reason code), not who said it.
+        ("UPDATE dir_report SET reporter_id = 0, comment = '' WHERE reporter_id = :id",),
+    ),
+    PersonalTable(
         "checkins",
         "SELECT planned_at, opens_at, closes_at, status, answered_at, latitude, longitude "
         "FROM checkins WHERE client_id = :id ORDER BY id",

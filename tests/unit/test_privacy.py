@@ -6,6 +6,7 @@ from aiogram.fsm.storage.base import StorageKey
 
 from db import clients, invitations, messages, privacy, users
 from db.database import Database
+from db.directory_import import load_starter_once
 from db.fsm_storage import SQLiteStorage
 from db.staff import add_caseworker
 
@@ -41,9 +42,20 @@ async def test_export_holds_everything_and_erase_removes_only_that_person(db: Da
     assert any(row["action"] == "invitation.accepted" for row in data["audit_log"])
     assert '"telegram_id": 12' in privacy.export_json(exported)
 
+    await load_starter_once(db)
+    entry = await db.fetchval("SELECT id FROM dir_entry LIMIT 1")
+    await db.execute(
+        "INSERT INTO dir_report (entry_id, reporter_id, reason, comment, created_at) "
+        "VALUES (?, 12, 'closed', 'near my street', '2026-01-01 00:00:00')",
+        (entry,),
+    )
+    exported_reports = (await privacy.export(db, 12))["data"]["directory_reports"]
+    assert exported_reports[0]["comment"] == "near my street"
     await privacy.erase(db, 12, caseworker_id=1)
     after = (await privacy.export(db, 12))["data"]
     assert all(rows == [] for rows in after.values()), after
+    # The directory keeps the report's reason, not who made it or their words.
+    assert await db.fetchval("SELECT comment FROM dir_report WHERE reason = 'closed'") == ""
     still = (await privacy.export(db, 123))["data"]
     assert still["users"]
     assert still["messages"]
