@@ -1,6 +1,6 @@
 """Directory speed: 10,000 entries in a temporary database; word search and nearest-10.
 
-    python bench/directory_bench.py [--entries 10000] [--runs 300]
+    .venv/bin/python -m bench.directory_bench [--entries 10000] [--runs 300]
 
 Prints the median and p95 of each query (target: median under 20 ms) and the query
 plans, which should use the FTS5 index and dir_entry_geo. A script, not a test.

@@ -1,6 +1,6 @@
 """Scheduling engine figures, against the in-process fake Bot API with the real bot session.
 
-    /tmp/v/bin/python -m bench.scheduler_bench [--pending 100000] [--burst 1000]
+    .venv/bin/python -m bench.scheduler_bench [--pending 100000] [--burst 1000]
 
 1. Burst: 100,000 pending items spread over the next day plus 1,000 due in the same
    second, one per person. Prints how long the 1,000 took (Telegram's 30/s means ~34 s),
