@@ -116,7 +116,6 @@ class RateLimitMiddleware(BaseRequestMiddleware):
     ) -> None:
         self._global = SlidingWindowLimiter(per_second, 1.0)
         self._max_retries = max_retries
-        self.retries_after_429 = 0
 
     async def __call__(
         self,
@@ -135,7 +134,6 @@ class RateLimitMiddleware(BaseRequestMiddleware):
                 attempt += 1
                 if attempt > self._max_retries:
                     raise
-                self.retries_after_429 += 1
                 log.warning(
                     "Telegram asked to wait %ss (429); retrying %s",
                     exc.retry_after,

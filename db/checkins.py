@@ -212,7 +212,6 @@ class Record:
     done: int
     missed: int
     last_answered_at: datetime | None
-    last_status: str | None  # done | help | missed: how the latest finished check-in went
 
 
 async def record(db: Database, client_id: int, since: datetime) -> Record:
@@ -224,17 +223,11 @@ async def record(db: Database, client_id: int, since: datetime) -> Record:
         "FROM checkins WHERE client_id = :client",
         {"client": client_id, "since": to_db(since)},
     )
-    last = await db.fetchone(
-        "SELECT status FROM checkins WHERE client_id = ? AND status IN ('done', 'help', 'missed') "
-        "ORDER BY coalesce(answered_at, closes_at) DESC LIMIT 1",
-        (client_id,),
-    )
     assert row is not None
     return Record(
         done=row["done"],
         missed=row["missed"],
         last_answered_at=from_db(row["last_answered_at"]) if row["last_answered_at"] else None,
-        last_status=last["status"] if last else None,
     )
 
 

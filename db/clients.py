@@ -254,13 +254,6 @@ async def mark_reachable(db: Database, client_id: int) -> None:
     )
 
 
-async def touch_contact(db: Database, client_id: int) -> None:
-    await db.execute(
-        "UPDATE clients SET last_contact_at = ? WHERE telegram_id = ?",
-        (to_db(utcnow()), client_id),
-    )
-
-
 @dataclass(frozen=True)
 class CaseworkerLoad:
     telegram_id: int
@@ -286,10 +279,3 @@ async def caseworkers(db: Database) -> list[CaseworkerLoad]:
         )
         for r in rows
     ]
-
-
-async def count_for_caseworker(db: Database, caseworker_id: int) -> int:
-    value = await db.fetchval(
-        "SELECT count(*) FROM clients WHERE caseworker_id = ?", (caseworker_id,)
-    )
-    return int(value or 0)

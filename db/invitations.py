@@ -97,12 +97,3 @@ async def decline(db: Database, invitation_id: int) -> bool:
                 conn, "invitation.declined", actor_id=None, invitation_id=invitation_id
             )
     return bool(cursor.rowcount)
-
-
-async def pending_for(db: Database, caseworker_id: int) -> int:
-    value = await db.fetchval(
-        "SELECT count(*) FROM invitations WHERE caseworker_id = ? AND status = 'pending' "
-        "AND expires_at > ?",
-        (caseworker_id, to_db(utcnow())),
-    )
-    return int(value or 0)

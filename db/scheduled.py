@@ -345,13 +345,6 @@ async def get(db: Database, item_id: int) -> ItemState | None:
     )
 
 
-async def get_by_key(db: Database, dedupe_key: str) -> ItemState | None:
-    item_id = await db.fetchval(
-        "SELECT id FROM scheduled_items WHERE dedupe_key = ?", (dedupe_key,)
-    )
-    return None if item_id is None else await get(db, int(item_id))
-
-
 async def explain_due(db: Database, now: datetime, limit: int = 100) -> list[str]:
     """EXPLAIN QUERY PLAN of the dispatcher's query, one line per step."""
     rows = await db.fetchall(
