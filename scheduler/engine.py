@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[ScheduledItem, Delivery], Awaitable[Outcome]]
 UnreachableHook = Callable[[int, str], Awaitable[None]]
+# Periodic clean-up a feature needs (expired rows, retention limits): called with "now".
+Housekeeping = Callable[[datetime], Awaitable[object]]
 Clock = Callable[[], datetime]
 
 
@@ -71,6 +73,7 @@ class Engine:
         self.clock = clock
         self.handlers: dict[str, Handler] = {}
         self.unreachable_hooks: list[UnreachableHook] = []
+        self.housekeeping: list[Housekeeping] = []
         self.counters = RunReport()  # totals since this engine was created
         self.stopping = asyncio.Event()
         self.pacer = ChatPacer(
@@ -94,6 +97,17 @@ class Engine:
         Called once per failed item, so make it idempotent.
         """
         self.unreachable_hooks.append(hook)
+
+    def on_housekeeping(self, job: Housekeeping) -> None:
+        """`job(now)` runs with the purge job (every `purge_every`) and once at start."""
+        self.housekeeping.append(job)
+
+    async def run_housekeeping(self) -> None:
+        for job in self.housekeeping:
+            try:
+                await job(self.now())
+            except Exception:
+                log.exception("A housekeeping job failed")
 
     async def notify_unreachable(self, user_id: int, reason: str) -> None:
         for hook in self.unreachable_hooks:
@@ -186,6 +200,7 @@ class Engine:
             log.warning(
                 "Recovered %d scheduled items left in flight; sending them again", self.recovered
             )
+        await self.run_housekeeping()
         self.wakeup = Wakeup(self)
         self.wakeup.start()
         log.info("Scheduler started with %d handlers", len(self.handlers))

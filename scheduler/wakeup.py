@@ -143,3 +143,4 @@ class Wakeup:
             return
         if removed:
             log.info("Purged %d finished scheduled items", removed)
+        await engine.run_housekeeping()
