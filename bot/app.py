@@ -11,14 +11,18 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
+from aiogram.types import User
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.commands import CommandMenus
 from bot.config import Settings
+from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.user import UserMiddleware
+from bot.polling import MAX_BACKOFF, DurablePolling
 from bot.rate_limit import RateLimitMiddleware
 from db.database import Database
 from db.directory_import import load_starter_once
@@ -26,7 +30,7 @@ from db.fsm_storage import SQLiteStorage
 from db.migrate import migrate
 from db.staff import sync_admins
 from handlers import feature_routers, register_timed_work
-from handlers.messaging import AutoReplies
+from handlers.messaging import AutoReplies, LeaveWritingOnNavigation
 from scheduler.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,8 @@ class Application:
     dp: Dispatcher
     inflight: InFlightMiddleware
     engine: Engine
+    polling: DurablePolling
+    _menus_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def create(cls, settings: Settings) -> Application:
@@ -85,25 +91,72 @@ class Application:
         dp.update.outer_middleware(UserMiddleware(db, menus))
         dp.update.outer_middleware(UserI18nMiddleware(i18n))
         dp.callback_query.middleware(CallbackAnswerMiddleware())
+        # Opening another screen ends "writing to X", so a note cannot reach the wrong person.
+        dp.message.middleware(LeaveWritingOnNavigation())
+        dp.callback_query.middleware(LeaveWritingOnNavigation())
         # This is a one-to-one service: groups and channels are not served.
         dp.message.filter(F.chat.type == "private")
 
         dp.include_routers(*feature_routers())
         register_timed_work(engine)
-        app = cls(settings=settings, db=db, bot=bot, dp=dp, inflight=inflight, engine=engine)
+        app = cls(
+            settings=settings,
+            db=db,
+            bot=bot,
+            dp=dp,
+            inflight=inflight,
+            engine=engine,
+            polling=DurablePolling(dp, bot, db),
+        )
         dp.startup.register(app._on_startup)
         dp.shutdown.register(app._on_shutdown)
         return app
 
     async def _on_startup(self, bot: Bot) -> None:
-        me = await bot.get_me()
-        menus: CommandMenus = self.dp["menus"]
-        await menus.set_defaults(bot)
-        await menus.sync_staff(bot)
+        # Timed items wait in the database and are retried, so the engine may start before
+        # Telegram answers; polling waits for it (with backoff), then serves at once.
         await self.engine.start()
+        me = await self._wait_for_telegram(bot)
+        self._menus_task = asyncio.create_task(self._set_menus(bot))
         log.info("Started @%s with database %s", me.username, self.settings.database_path)
 
+    async def _wait_for_telegram(self, bot: Bot) -> User:
+        delay = 1.0
+        while True:
+            try:
+                return await bot.me()
+            except TelegramUnauthorizedError:
+                raise PollingError(
+                    "Telegram does not accept BOT_TOKEN (401): check the token"
+                ) from None
+            except (TelegramAPIError, ClientDecodeError, OSError) as exc:
+                if delay == 1.0:
+                    log.warning(
+                        "Telegram does not answer (%s); trying again with backoff",
+                        type(exc).__name__,
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+
+    async def _set_menus(self, bot: Bot) -> None:
+        """Command menus (per language and role): in the background, retried, not needed to serve."""
+        menus: CommandMenus = self.dp["menus"]
+        delay = 1.0
+        while True:
+            try:
+                await menus.set_defaults(bot)
+                await menus.sync_staff(bot)
+                return
+            except (TelegramAPIError, ClientDecodeError, OSError) as exc:
+                log.warning(
+                    "Could not set the command menus (%s); trying again", type(exc).__name__
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+
     async def _on_shutdown(self) -> None:
+        if self._menus_task is not None:
+            self._menus_task.cancel()
         # Polling has stopped; let handlers already running finish their replies.
         try:
             async with asyncio.timeout(self.settings.shutdown_grace_seconds):
@@ -115,7 +168,7 @@ class Application:
 
     async def run(self, *, handle_signals: bool = True) -> None:
         try:
-            await self.dp.start_polling(self.bot, handle_signals=handle_signals, polling_timeout=25)
+            await self.polling.run(handle_signals=handle_signals)
         finally:
             # Already stopped by _on_shutdown, unless startup failed half-way.
             await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
@@ -123,7 +176,7 @@ class Application:
             log.info("Stopped")
 
     async def stop(self) -> None:
-        await self.dp.stop_polling()
+        await self.polling.stop()
 
 
 async def run_bot(settings: Settings) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import PollingError
 from bot.logging_setup import setup_logging
 from db import clients, privacy, users
 from db.clients import LinkError
@@ -288,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StaffError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except PollingError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     except LinkError as exc:

@@ -6,6 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import aiosqlite
+
 from db import audit
 from db.clock import from_db, to_db, utcnow
 from db.database import Database
@@ -236,22 +238,17 @@ async def reassign(
     return previous
 
 
-async def mark_unreachable(db: Database, client_id: int) -> bool:
-    """True when this is news (the client was reachable until now)."""
-    return (
-        await db.execute(
-            "UPDATE clients SET unreachable_since = ? WHERE telegram_id = ? "
-            "AND unreachable_since IS NULL",
-            (to_db(utcnow()), client_id),
-        )
-        > 0
+async def mark_unreachable_in(conn: aiosqlite.Connection, client_id: int) -> int | None:
+    """An active client Telegram refused to deliver to: their caseworker's id when this is
+    news (reachable until now), else None. (Reachable again: users.mark_reachable.)"""
+    cursor = await conn.execute(
+        "UPDATE clients SET unreachable_since = ? WHERE telegram_id = ? AND status = 'active' "
+        "AND unreachable_since IS NULL RETURNING caseworker_id",
+        (to_db(utcnow()), client_id),
     )
-
-
-async def mark_reachable(db: Database, client_id: int) -> None:
-    await db.execute(
-        "UPDATE clients SET unreachable_since = NULL WHERE telegram_id = ?", (client_id,)
-    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    return None if row is None else int(row[0])
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from db.clock import from_db, to_db, utcnow
 from db.database import Database
 
@@ -50,6 +52,109 @@ async def record(
         )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """A stored message as its delivery sees it: who it is between and where the original is."""
+
+    id: int
+    client_id: int
+    caseworker_id: int
+    direction: str  # in: from the client
+    kind: str
+    body: str | None
+    created_at: datetime
+    delivery: str  # pending | delivered | failed
+    source_chat_id: int | None
+    source_message_id: int | None
+    sender_told: str | None
+
+    @property
+    def sender_id(self) -> int:
+        return self.client_id if self.direction == "in" else self.caseworker_id
+
+
+async def record_in(
+    conn: aiosqlite.Connection,
+    *,
+    client_id: int,
+    caseworker_id: int,
+    direction: str,
+    kind: str,
+    body: str | None,
+    source_chat_id: int,
+    source_message_id: int,
+) -> tuple[int, bool]:
+    """Stores a message to relay inside the caller's transaction; returns (id, newly stored).
+
+    The same Telegram message stored twice (a replayed update) gives back its first row.
+    """
+    now = to_db(utcnow())
+    cursor = await conn.execute(
+        "INSERT INTO messages (client_id, caseworker_id, direction, kind, body, created_at, "
+        "source_chat_id, source_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (source_chat_id, source_message_id) DO NOTHING RETURNING id",
+        (
+            client_id,
+            caseworker_id,
+            direction,
+            kind,
+            (body or None) and body[:MAX_BODY],
+            now,
+            source_chat_id,
+            source_message_id,
+        ),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    if row is not None:
+        await conn.execute(
+            "UPDATE clients SET last_contact_at = ? WHERE telegram_id = ?", (now, client_id)
+        )
+        return int(row[0]), True
+    existing = await (
+        await conn.execute(
+            "SELECT id FROM messages WHERE source_chat_id = ? AND source_message_id = ?",
+            (source_chat_id, source_message_id),
+        )
+    ).fetchone()
+    assert existing is not None
+    return int(existing[0]), False
+
+
+async def get_relayed(db: Database, message_id: int) -> Relayed | None:
+    row = await db.fetchone(
+        "SELECT id, client_id, caseworker_id, direction, kind, body, created_at, delivery, "
+        "source_chat_id, source_message_id, sender_told FROM messages WHERE id = ?",
+        (message_id,),
+    )
+    if row is None:
+        return None
+    return Relayed(
+        id=row["id"],
+        client_id=row["client_id"],
+        caseworker_id=row["caseworker_id"],
+        direction=row["direction"],
+        kind=row["kind"],
+        body=row["body"],
+        created_at=from_db(row["created_at"]),
+        delivery=row["delivery"],
+        source_chat_id=row["source_chat_id"],
+        source_message_id=row["source_message_id"],
+        sender_told=row["sender_told"],
+    )
+
+
+async def tell_sender_trying(db: Database, message_id: int) -> bool:
+    """Records that the sender was told "still trying"; False when the delivery finished first."""
+    return (
+        await db.execute(
+            "UPDATE messages SET sender_told = 'trying' WHERE id = ? AND delivery = 'pending'",
+            (message_id,),
+        )
+        == 1
+    )
 
 
 async def mark_delivery(db: Database, message_id: int, delivered: bool) -> None:

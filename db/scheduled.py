@@ -220,31 +220,55 @@ async def claim_due(db: Database, now: datetime, limit: int) -> list[ScheduledIt
     return items
 
 
+async def claim_key(db: Database, dedupe_key: str, now: datetime) -> ScheduledItem | None:
+    """Claim the pending row with this key at once, due or not (a feature delivering now)."""
+    async with db.transaction() as conn:
+        rows = await conn.execute_fetchall(
+            "UPDATE scheduled_items SET status = 'sending', claimed_at = :now, "
+            "attempts = attempts + 1 WHERE dedupe_key = :key AND status = 'pending' "
+            f"RETURNING {_ITEM_COLUMNS}",
+            {"now": to_db(now), "key": dedupe_key},
+        )
+    return ScheduledItem.from_row(next(iter(rows))) if rows else None
+
+
 async def _finish(
-    db: Database, item_id: int, status: Status, now: datetime, reason: str | None
+    db: Database,
+    item_id: int,
+    status: Status,
+    now: datetime,
+    reason: str | None,
+    *,
+    scrub: bool = False,
 ) -> bool:
     sent_at = to_db(now) if status is Status.SENT else None
+    # A kind whose payload names people keeps it only while the row may still be sent.
+    payload = "CASE WHEN ? THEN '{}' ELSE payload END"
     changed = await db.execute(
-        "UPDATE scheduled_items SET status = ?, finished_at = ?, sent_at = ?, "
+        f"UPDATE scheduled_items SET status = ?, finished_at = ?, sent_at = ?, payload = {payload}, "
         "last_error = coalesce(?, last_error) WHERE id = ? AND status = 'sending'",
-        (status.value, to_db(now), sent_at, reason, item_id),
+        (status.value, to_db(now), sent_at, int(scrub), reason, item_id),
     )
     return changed == 1
 
 
-async def mark_sent(db: Database, item_id: int, now: datetime) -> bool:
+async def mark_sent(db: Database, item_id: int, now: datetime, *, scrub: bool = False) -> bool:
     """Telegram accepted it. False if the row was not in flight (nothing changed)."""
-    return await _finish(db, item_id, Status.SENT, now, None)
+    return await _finish(db, item_id, Status.SENT, now, None, scrub=scrub)
 
 
-async def mark_dropped(db: Database, item_id: int, reason: str, now: datetime) -> bool:
+async def mark_dropped(
+    db: Database, item_id: int, reason: str, now: datetime, *, scrub: bool = False
+) -> bool:
     """The handler decided it no longer makes sense (too late, schedule changed...)."""
-    return await _finish(db, item_id, Status.DROPPED, now, reason)
+    return await _finish(db, item_id, Status.DROPPED, now, reason, scrub=scrub)
 
 
-async def mark_failed(db: Database, item_id: int, reason: str, now: datetime) -> bool:
+async def mark_failed(
+    db: Database, item_id: int, reason: str, now: datetime, *, scrub: bool = False
+) -> bool:
     """It can never be delivered (blocked, bad request, no handler)."""
-    return await _finish(db, item_id, Status.FAILED, now, reason)
+    return await _finish(db, item_id, Status.FAILED, now, reason, scrub=scrub)
 
 
 async def retry_at(db: Database, item_id: int, due_at: datetime, reason: str) -> bool:
@@ -294,6 +318,24 @@ async def recover_in_flight(db: Database, claimed_before: datetime | None = None
     return await db.execute(sql, params)
 
 
+async def recover_stale(db: Database, claimed_before: datetime, keep: set[int]) -> int:
+    """While running: rows left 'sending' by a failed bookkeeping write (database locked,
+    disk full) that this process no longer works on go back to pending."""
+    rows = await db.fetchall(
+        "SELECT id FROM scheduled_items WHERE status = 'sending' AND claimed_at < ?",
+        (to_db(claimed_before),),
+    )
+    stale = [int(row[0]) for row in rows if int(row[0]) not in keep]
+    if not stale:
+        return 0
+    marks = ", ".join("?" * len(stale))
+    return await db.execute(
+        "UPDATE scheduled_items SET status = 'pending', claimed_at = NULL, "
+        f"last_error = 'recovered' WHERE status = 'sending' AND id IN ({marks})",
+        stale,
+    )
+
+
 async def purge_finished(db: Database, before: datetime, batch: int = 5000) -> int:
     """Delete finished rows older than `before`, a batch per transaction; returns how many."""
     total = 0
@@ -324,10 +366,18 @@ async def counts(db: Database) -> dict[Status, int]:
 
 
 async def get(db: Database, item_id: int) -> ItemState | None:
+    return await _state("id = ?", item_id, db)
+
+
+async def get_by_key(db: Database, dedupe_key: str) -> ItemState | None:
+    return await _state("dedupe_key = ?", dedupe_key, db)
+
+
+async def _state(where: str, value: object, db: Database) -> ItemState | None:
     row = await db.fetchone(
         f"SELECT {_ITEM_COLUMNS}, status, claimed_at, sent_at, finished_at, last_error "
-        "FROM scheduled_items WHERE id = ?",
-        (item_id,),
+        f"FROM scheduled_items WHERE {where}",
+        (value,),
     )
     if row is None:
         return None

@@ -33,6 +33,7 @@ class User:
     # Set when this person is an active client: their caseworker, and whether Telegram
     # last refused a delivery to them.
     caseworker_id: int | None = None
+    # Telegram last refused a delivery to them (a client, or staff who blocked the bot).
     unreachable: bool = False
 
     @property
@@ -49,13 +50,15 @@ class User:
             display_name=row["display_name"],
             menu_synced=row["menu_synced"],
             caseworker_id=row["caseworker_id"],
-            unreachable=row["unreachable_since"] is not None,
+            unreachable=row["unreachable_since"] is not None
+            or row["staff_unreachable_since"] is not None,
         )
 
 
 _SELECT = (
     "SELECT u.telegram_id, u.role, u.language, u.timezone, u.display_name, u.menu_synced, "
-    "c.caseworker_id, c.unreachable_since FROM users u "
+    "c.caseworker_id, c.unreachable_since, u.unreachable_since AS staff_unreachable_since "
+    "FROM users u "
     "LEFT JOIN clients c ON c.telegram_id = u.telegram_id AND c.status = 'active' "
 )
 
@@ -107,6 +110,32 @@ async def upsert_role(
         "updated_at = excluded.updated_at",
         (telegram_id, role.value, display_name, now, now),
     )
+
+
+async def admins(db: Database) -> list[User]:
+    rows = await db.fetchall(_SELECT + "WHERE u.role = 'admin' ORDER BY u.telegram_id")
+    return [User.from_row(r) for r in rows]
+
+
+async def mark_staff_unreachable_in(conn: aiosqlite.Connection, telegram_id: int) -> bool:
+    """Staff Telegram refused to deliver to; True when this is news."""
+    cursor = await conn.execute(
+        "UPDATE users SET unreachable_since = ? WHERE telegram_id = ? AND role <> 'client' "
+        "AND unreachable_since IS NULL",
+        (now_db(), telegram_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def mark_reachable(db: Database, telegram_id: int) -> None:
+    """They wrote to the bot, so Telegram delivers to them again (client or staff)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE users SET unreachable_since = NULL WHERE telegram_id = ?", (telegram_id,)
+        )
+        await conn.execute(
+            "UPDATE clients SET unreachable_since = NULL WHERE telegram_id = ?", (telegram_id,)
+        )
 
 
 async def staff(db: Database) -> list[User]:

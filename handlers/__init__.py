@@ -21,6 +21,7 @@ from handlers import (
     language,
     membership,
     messaging,
+    notices,
     onboarding,
     privacy,
     staff,
@@ -54,5 +55,7 @@ def feature_routers() -> list[Router]:
 
 def register_timed_work(engine: Engine) -> None:
     """Each feature's engine kinds (what its stored timed items do when due)."""
+    notices.register(engine)
+    messaging.register_timed_work(engine)
     checkins.register_timed_work(engine)
     engine.on_unreachable(membership.unreachable_hook(engine))

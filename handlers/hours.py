@@ -18,7 +18,12 @@ from db import working_hours
 from db.database import Database
 from db.users import Role, User
 from db.working_hours import WorkingHours, parse_range
-from handlers.messaging import describe_hours
+
+
+def describe_hours(hours: WorkingHours, locale: str) -> str:
+    names = get_day_names("abbreviated", locale=locale)
+    days = ", ".join(str(names[d]) for d in sorted(hours.weekdays))
+    return f"{days} {hours.opens:%H:%M}–{hours.closes:%H:%M}"
 
 
 class HoursDay(CallbackData, prefix="hd"):

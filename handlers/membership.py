@@ -1,57 +1,102 @@
-"""A client Telegram no longer delivers to (blocked the bot, deleted the account): the caseworker should know.
+"""A person Telegram no longer delivers to (blocked the bot, deleted the account).
 
 Two ways to learn it: the my_chat_member update when they block the bot, and a 403 on a
-timed message (the engine's unreachable hook). Both end in `report_unreachable`, which
-tells the caseworker once until the client is reachable again.
+message the engine sends (its unreachable hook). Both end in `report_unreachable`, which
+sets the flag and stores the notice in one transaction, so the caseworker (for a client)
+or the administrators (for staff: help alerts for their clients now go to the
+administrators) are told once, even if Telegram fails the first try. Writing to the bot
+again clears the flag (bot/middlewares/user.py).
 """
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router, html
+from typing import Any
+
+from aiogram import F, Router, html
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.notify import notify
-from db import clients
+from bot.i18n import N_
+from db import clients, users
+from db.clock import utcnow
 from db.database import Database
+from db.users import Role
+from handlers.caseload import ClientCard
+from handlers.notices import Rendered, notify_in, renderer
+from scheduler.context import Delivery
 from scheduler.engine import Engine, UnreachableHook
 
+CLIENT_UNREACHABLE = N_(
+    "🚫 Telegram no longer delivers to {name} (blocked the bot or deleted the account): messages and reminders cannot reach them now."
+)
+STAFF_UNREACHABLE = N_(
+    "🚫 Telegram no longer delivers to the caseworker {name} (blocked the bot or deleted the account). Help alerts from their clients come to the administrators until they write to the bot again."
+)
+OPEN_CARD = N_("Open client card")
 
-async def report_unreachable(db: Database, bot: Bot, i18n: I18n, client_id: int) -> None:
-    client = await clients.get(db, client_id)
-    if client is None or client.status != "active":
+
+async def report_unreachable(db: Database, engine: Engine, person_id: int) -> None:
+    person = await users.get(db, person_id)
+    if person is None:
         return
-    if await clients.mark_unreachable(db, client.telegram_id):
-        name = html.quote(client.name)
-        await notify(
-            bot,
-            db,
-            i18n,
-            client.caseworker_id,
-            lambda _r: (
-                _(
-                    "🚫 Telegram no longer delivers to {name} (blocked the bot or deleted the account): messages and reminders cannot reach them now."
-                ).format(name=name),
-                None,
-            ),
-        )
+    async with db.transaction() as conn:
+        if person.role is Role.CLIENT:
+            caseworker_id = await clients.mark_unreachable_in(conn, person_id)
+            if caseworker_id is not None:
+                await notify_in(
+                    conn, recipient_id=caseworker_id, code="client_unreachable", client=person_id
+                )
+        elif await users.mark_staff_unreachable_in(conn, person_id):
+            for admin in await users.admins(db):
+                if admin.telegram_id != person_id:
+                    await notify_in(
+                        conn,
+                        recipient_id=admin.telegram_id,
+                        code="staff_unreachable",
+                        staff=person_id,
+                    )
+    engine.poke(utcnow())
+
+
+@renderer("client_unreachable")
+async def client_unreachable(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    client = await clients.get(delivery.db, int(values.get("client", 0)))
+    if (
+        client is None
+        or client.unreachable_since is None
+        or client.caseworker_id != delivery.item.recipient_id
+    ):
+        return None  # reachable again, or no longer theirs
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=delivery.gettext(OPEN_CARD), callback_data=ClientCard(client_id=client.telegram_id)
+    )
+    return delivery.gettext(CLIENT_UNREACHABLE, name=html.quote(client.name)), builder.as_markup()
+
+
+@renderer("staff_unreachable")
+async def staff_unreachable(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    member = await users.get(delivery.db, int(values.get("staff", 0)))
+    if member is None or not member.unreachable:
+        return None
+    name = html.quote(member.display_name or f"#{member.telegram_id}")
+    return delivery.gettext(STAFF_UNREACHABLE, name=name), None
 
 
 def unreachable_hook(engine: Engine) -> UnreachableHook:
     async def hook(user_id: int, reason: str) -> None:
-        await report_unreachable(engine.db, engine.bot, engine.i18n, user_id)
+        await report_unreachable(engine.db, engine, user_id)
 
     return hook
 
 
-async def blocked(event: ChatMemberUpdated, db: Database, bot: Bot, i18n: I18n) -> None:
-    await report_unreachable(db, bot, i18n, event.from_user.id)
+async def blocked(event: ChatMemberUpdated, db: Database, engine: Engine) -> None:
+    await report_unreachable(db, engine, event.from_user.id)
 
 
 async def unblocked(event: ChatMemberUpdated, db: Database) -> None:
-    await clients.mark_reachable(db, event.from_user.id)
+    await users.mark_reachable(db, event.from_user.id)
 
 
 def create_router() -> Router:

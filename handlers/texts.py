@@ -26,13 +26,17 @@ def greeting(role: Role) -> str:
     ).format(programme=programme_name())
 
 
+EMERGENCY = N_("In an emergency call 112. Police: 102. Ambulance: 103.")
+OFFICER_FALLBACK = N_("your probation officer")
+
+
 def emergency_numbers() -> str:
-    return _("In an emergency call 112. Police: 102. Ambulance: 103.")
+    return _(EMERGENCY)
 
 
 def officer_name(display_name: str | None) -> str:
     """A caseworker's name for clients, escaped for HTML."""
-    return html.quote(display_name) if display_name else _("your probation officer")
+    return html.quote(display_name) if display_name else _(OFFICER_FALLBACK)
 
 
 def clip(text: str, limit: int) -> str:

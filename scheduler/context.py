@@ -83,3 +83,11 @@ class Delivery:
             return await self.bot.send_message(self.item.recipient_id, text, **kwargs)
         finally:
             self.paced()
+
+    async def copy_message(self, from_chat_id: int, message_id: int, **kwargs: Any) -> None:
+        """Copy a message (any content) to the item's recipient, paced."""
+        await self.pace()
+        try:
+            await self.bot.copy_message(self.item.recipient_id, from_chat_id, message_id, **kwargs)
+        finally:
+            self.paced()

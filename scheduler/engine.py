@@ -26,6 +26,9 @@ from scheduler.wakeup import Wakeup
 log = logging.getLogger(__name__)
 
 Handler = Callable[[ScheduledItem, Delivery], Awaitable[Outcome]]
+# Called after an item of its kind failed for good, with the reason code (tell the sender,
+# escalate an alert to someone else).
+FailureHook = Callable[[ScheduledItem, str], Awaitable[None]]
 UnreachableHook = Callable[[int, str], Awaitable[None]]
 # Periodic clean-up a feature needs (expired rows, retention limits): called with "now".
 Housekeeping = Callable[[datetime], Awaitable[object]]
@@ -72,6 +75,8 @@ class Engine:
         self.config = config or EngineConfig()
         self.clock = clock
         self.handlers: dict[str, Handler] = {}
+        self.failure_hooks: dict[str, FailureHook] = {}
+        self.scrubbed_kinds: set[str] = set()
         self.unreachable_hooks: list[UnreachableHook] = []
         self.housekeeping: list[Housekeeping] = []
         self.counters = RunReport()  # totals since this engine was created
@@ -85,11 +90,27 @@ class Engine:
 
     # -- registration ------------------------------------------------------------------------
 
-    def register(self, kind: str, handler: Handler) -> None:
-        """`handler(item, delivery)` renders and sends items of `kind`; register before start()."""
+    def register(
+        self,
+        kind: str,
+        handler: Handler,
+        *,
+        on_failed: FailureHook | None = None,
+        scrub_payload: bool = False,
+    ) -> None:
+        """`handler(item, delivery)` renders and sends items of `kind`; register before start().
+
+        `on_failed(item, reason)` runs once an item of this kind has failed for good.
+        `scrub_payload`: the payload names people (a name that no row keeps any more), so it
+        is emptied as soon as the item is finished.
+        """
         if kind in self.handlers:
             raise ValueError(f"kind {kind!r} is already registered")
         self.handlers[kind] = handler
+        if on_failed is not None:
+            self.failure_hooks[kind] = on_failed
+        if scrub_payload:
+            self.scrubbed_kinds.add(kind)
 
     def on_unreachable(self, hook: UnreachableHook) -> None:
         """`hook(user_id, reason)` after a 403 ('blocked', 'deactivated', 'not_started', ...).
@@ -178,6 +199,18 @@ class Engine:
             kind=kind,
             reason=reason,
         )
+
+    async def deliver_now(self, dedupe_key: str) -> scheduled.ItemState | None:
+        """Send the pending item with this key at once, in the caller's task, and return its
+        state afterwards: `sent`, `failed`/`dropped` (with `last_error`), or still `pending`
+        (Telegram did not answer; the engine retries it with backoff). For a person waiting on
+        the result (a relayed message): the item was stored first, so nothing is lost if the
+        answer is "still trying". An item the dispatcher is already sending is left to it.
+        """
+        item = await scheduled.claim_key(self.db, dedupe_key, self.now())
+        if item is not None:
+            await self.runner.process_now(item)
+        return await scheduled.get_by_key(self.db, dedupe_key)
 
     async def run_due(self, now: datetime | None = None) -> RunReport:
         """Handle everything due at `now` (default: the clock) and return what happened."""

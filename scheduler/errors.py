@@ -4,7 +4,7 @@
 | ------------------------------------- | ------------------------------------ |
 | 429 (escaped the session's retries)   | pending again after `retry_after`    |
 | 403 blocked / deactivated / not started | failed; unreachable hooks are called |
-| network error, 5xx                    | pending again, exponential backoff   |
+| network error, 5xx, an undecodable answer (a proxy's HTML 502) | pending again, exponential backoff |
 | 400 and other API errors              | failed                               |
 
 A network error after the request left may hide a delivered message (Telegram has no
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
@@ -49,7 +50,16 @@ def unreachable_reason(description: str) -> str:
     return next((code for needle, code in _FORBIDDEN_REASONS if needle in text), "forbidden")
 
 
-def classify(exc: TelegramAPIError) -> Verdict:
+# What a send can raise that says something about delivery (anything else is a bug).
+SEND_ERRORS = (TelegramAPIError, ClientDecodeError)
+
+
+def classify(exc: TelegramAPIError | ClientDecodeError) -> Verdict:
+    if isinstance(exc, ClientDecodeError):
+        # A proxy in front of the Bot API answered with something that is not the API's JSON
+        # (an HTML 502 page): a server error. The request did reach something, so it is
+        # counted as possibly delivered.
+        return Verdict(retry=True, reason="server_error", ambiguous=True)
     if isinstance(exc, TelegramRetryAfter):
         return Verdict(retry=True, reason="retry_after", retry_after=float(exc.retry_after))
     if isinstance(exc, TelegramForbiddenError):

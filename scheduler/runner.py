@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError
 
 from db import scheduled, users
 from db.scheduled import ScheduledItem
 from scheduler.context import Delivery
-from scheduler.errors import backoff_seconds, classify
+from scheduler.errors import SEND_ERRORS, backoff_seconds, classify
 from scheduler.outcomes import Drop, Postpone, Retry, Sent
 from scheduler.pacing import EngineStopping
 
@@ -31,6 +33,12 @@ log = logging.getLogger(__name__)
 
 # A retry is never sooner than this: a handler answering Retry(at=now) must not spin.
 MIN_RETRY = timedelta(seconds=1)
+# A bookkeeping write that meets a locked or full database is tried again after these pauses;
+# if it still fails, the row stays 'sending' until `STALE_AFTER` and is then recovered.
+BOOKKEEPING_PAUSES = (0.2, 0.5, 1.0, 2.0, 5.0)
+STALE_AFTER = timedelta(minutes=2)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,6 +69,7 @@ class DueRunner:
         self.engine = engine
         self.lock = asyncio.Lock()  # one pass at a time (the timer's and a direct call)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self.processing: set[int] = set()  # ids of the rows this process is working on
         self.peak_in_flight = 0
 
     def cancel_in_flight(self) -> None:
@@ -73,6 +82,7 @@ class DueRunner:
         engine = self.engine
         report = RunReport()
         async with self.lock:
+            await self._recover_stale()
             tasks = self._in_flight
             while True:
                 room = engine.config.max_in_flight - len(tasks)
@@ -91,15 +101,51 @@ class DueRunner:
             log.info("Scheduler pass: %s", report.summary())
         return report
 
+    async def process_now(self, item: ScheduledItem) -> RunReport:
+        """Handle one item a feature claimed itself (`Engine.deliver_now`), outside a pass."""
+        report = RunReport()
+        await self._process_safely(item, None, report)
+        self.engine.counters.add(report)
+        return report
+
+    async def _recover_stale(self) -> None:
+        engine = self.engine
+        try:
+            recovered = await scheduled.recover_stale(
+                engine.db, engine.now() - STALE_AFTER, self.processing
+            )
+        except sqlite3.Error as exc:
+            log.warning("Scheduler could not look for stranded items: %s", type(exc).__name__)
+            return
+        if recovered:
+            log.warning("Recovered %d scheduled items stranded in flight", recovered)
+
     async def _process_safely(
         self, item: ScheduledItem, fixed_now: datetime | None, report: RunReport
     ) -> None:
+        self.processing.add(item.id)
         try:
             await self._process(item, fixed_now, report)
         except Exception:
-            # Our own bookkeeping failed (database gone?): the row stays 'sending' and is
-            # recovered at the next start.
+            # Our own bookkeeping failed even after its retries (database gone?): the row
+            # stays 'sending' and a later pass recovers it after STALE_AFTER.
             log.exception("Scheduler could not record item %d", item.id)
+        finally:
+            self.processing.discard(item.id)
+
+    async def _bookkeeping(self, write: Callable[[], Awaitable[T]]) -> T:
+        """A write about an item, retried a few times when the database is locked or full."""
+        for pause in BOOKKEEPING_PAUSES:
+            try:
+                return await write()
+            except sqlite3.OperationalError as exc:
+                log.warning(
+                    "Scheduler bookkeeping failed (%s); trying again in %.1fs",
+                    type(exc).__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+        return await write()
 
     async def _process(
         self, item: ScheduledItem, fixed_now: datetime | None, report: RunReport
@@ -112,8 +158,7 @@ class DueRunner:
         handler = engine.handlers.get(item.kind)
         if handler is None:
             log.error("No handler registered for kind %r (item %d): failed", item.kind, item.id)
-            await scheduled.mark_failed(engine.db, item.id, "no_handler", now())
-            report.failed += 1
+            await self._fail(item, "no_handler", now(), report)
             return
         try:
             async with engine.pacer.turn(item.recipient_id):
@@ -122,9 +167,9 @@ class DueRunner:
                     report.late += 1
                 outcome = await handler(item, delivery)
         except EngineStopping:
-            await scheduled.release(engine.db, item.id)
+            await self._bookkeeping(lambda: scheduled.release(engine.db, item.id))
             report.released += 1
-        except TelegramAPIError as exc:
+        except SEND_ERRORS as exc:
             await self._telegram_error(item, exc, now(), report)
         except Exception:
             log.exception("Handler for %r failed on item %d", item.kind, item.id)
@@ -158,18 +203,25 @@ class DueRunner:
         report: RunReport,
     ) -> None:
         db = self.engine.db
+        scrub = item.kind in self.engine.scrubbed_kinds
         match outcome:
             case Sent():
-                await scheduled.mark_sent(db, item.id, now)
+                await self._bookkeeping(lambda: scheduled.mark_sent(db, item.id, now, scrub=scrub))
                 report.sent += 1
             case Drop(reason=reason):
-                await scheduled.mark_dropped(db, item.id, reason, now)
+                await self._bookkeeping(
+                    lambda: scheduled.mark_dropped(db, item.id, reason, now, scrub=scrub)
+                )
                 report.dropped += 1
             case Retry(at=at, reason=reason):
-                await scheduled.retry_at(db, item.id, max(at, now + MIN_RETRY), reason)
+                await self._bookkeeping(
+                    lambda: scheduled.retry_at(db, item.id, max(at, now + MIN_RETRY), reason)
+                )
                 report.retried += 1
             case Postpone(until=until, reason=reason):
-                await scheduled.postpone(db, item.id, max(until, now + MIN_RETRY), reason)
+                await self._bookkeeping(
+                    lambda: scheduled.postpone(db, item.id, max(until, now + MIN_RETRY), reason)
+                )
                 report.postponed += 1
             case _:
                 log.error(
@@ -179,8 +231,29 @@ class DueRunner:
                 )
                 await self._handler_error(item, now, report)
 
+    async def _fail(
+        self, item: ScheduledItem, reason: str, now: datetime, report: RunReport
+    ) -> None:
+        """Mark it failed, then let its feature react (tell the sender, escalate an alert)."""
+        engine = self.engine
+        scrub = item.kind in engine.scrubbed_kinds
+        await self._bookkeeping(
+            lambda: scheduled.mark_failed(engine.db, item.id, reason, now, scrub=scrub)
+        )
+        report.failed += 1
+        hook = engine.failure_hooks.get(item.kind)
+        if hook is not None:
+            try:
+                await hook(item, reason)
+            except Exception:
+                log.exception("The failure hook of %r failed on item %d", item.kind, item.id)
+
     async def _telegram_error(
-        self, item: ScheduledItem, exc: TelegramAPIError, now: datetime, report: RunReport
+        self,
+        item: ScheduledItem,
+        exc: TelegramAPIError | ClientDecodeError,
+        now: datetime,
+        report: RunReport,
     ) -> None:
         engine = self.engine
         verdict = classify(exc)
@@ -199,16 +272,15 @@ class DueRunner:
                 item.attempts,
                 wait,
             )
-            await scheduled.retry_at(
-                engine.db, item.id, now + max(timedelta(seconds=wait), MIN_RETRY), verdict.reason
+            due = now + max(timedelta(seconds=wait), MIN_RETRY)
+            await self._bookkeeping(
+                lambda: scheduled.retry_at(engine.db, item.id, due, verdict.reason)
             )
             report.retried += 1
             return
-        # The description can echo parts of the message (entity errors): DEBUG only.
+        # Telegram's description can echo parts of the message (entity errors): never logged.
         log.warning("Item %d (%s) failed: %s", item.id, item.kind, verdict.reason)
-        log.debug("Telegram said for item %d: %s", item.id, exc.message)
-        await scheduled.mark_failed(engine.db, item.id, verdict.reason, now)
-        report.failed += 1
+        await self._fail(item, verdict.reason, now, report)
         if verdict.unreachable is not None:
             report.unreachable += 1
             await engine.notify_unreachable(item.recipient_id, verdict.unreachable)
@@ -219,10 +291,10 @@ class DueRunner:
         cfg = engine.config
         if item.attempts < cfg.max_handler_errors:
             wait = backoff_seconds(item.attempts, cfg.backoff_base, cfg.backoff_cap)
-            await scheduled.retry_at(
-                engine.db, item.id, now + timedelta(seconds=wait), "handler_error"
+            due = now + timedelta(seconds=wait)
+            await self._bookkeeping(
+                lambda: scheduled.retry_at(engine.db, item.id, due, "handler_error")
             )
             report.retried += 1
         else:
-            await scheduled.mark_failed(engine.db, item.id, "handler_error", now)
-            report.failed += 1
+            await self._fail(item, "handler_error", now, report)

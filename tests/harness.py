@@ -73,6 +73,9 @@ async def start_bot(
 ) -> AsyncIterator[BotUnderTest]:
     """`prepare(app)` runs before start-up, as a feature's wiring would (e.g. engine kinds)."""
     app = await Application.create(test_settings(api, tmp_path, **overrides))
+    # The bot tells the fake when it has finished each update, so users wait for that.
+    api.state.tracks_handling = True
+    app.polling.on_handled.append(api.state.mark_handled)
     if prepare is not None:
         prepare(app)
     since = api.poll_count

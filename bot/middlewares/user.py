@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TelegramUser
 
 from bot.commands import CommandMenus
-from db import clients, users
+from db import users
 from db.database import Database
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,9 @@ class UserMiddleware(BaseMiddleware):
         if from_user is None or from_user.is_bot:
             return await handler(event, data)
         user = await users.get_or_create(self.db, from_user.id)
-        if user.unreachable:  # they are writing to us, so Telegram delivers again
-            await clients.mark_reachable(self.db, user.telegram_id)
+        writing = isinstance(event, Update) and event.event_type in ("message", "callback_query")
+        if user.unreachable and writing:  # they are writing to us, so Telegram delivers again
+            await users.mark_reachable(self.db, user.telegram_id)
         data["user"] = user
         try:
             return await handler(event, data)

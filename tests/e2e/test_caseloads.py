@@ -32,9 +32,13 @@ async def invite(caseworker: FakeUser, label: str | None = "Case 17/2026") -> st
 
 
 async def join(
-    app: BotUnderTest, caseworker: FakeUser, client_id: int, language: str = "en"
+    app: BotUnderTest,
+    caseworker: FakeUser,
+    client_id: int,
+    language: str = "en",
+    label: str = "Case 17/2026",
 ) -> FakeUser:
-    token = await invite(caseworker)
+    token = await invite(caseworker, label)
     person = app.user(client_id, language_code=language, first_name="Arman")
     await person.start(token)
     await person.press(
@@ -257,7 +261,8 @@ async def test_a_blocked_client_is_marked_unreachable_and_the_officer_is_told(
     person = await join(app, officer, 472)
     person.block_bot()
     await app.api.wait_idle()
-    assert "no longer delivers" in (officer.last.text or "")
+    told = await officer.wait_for("no longer delivers")
+    assert told.button_texts == ["Open client card"]
     found = await clients.get(app.db, 472)
     assert found is not None
     assert found.unreachable_since is not None

@@ -228,9 +228,19 @@ class FakeBotAPI:
         if not await self.state.wait_until(lambda: self.state.poll_generation > seen, timeout):
             raise AssertionError(f"the bot did not call getUpdates within {timeout}s")
 
-    async def wait_idle(self, *, quiet: float = 0.15, timeout: float = 5.0) -> None:
+    async def wait_idle(self, *, quiet: float = 0.15, timeout: float = 20.0) -> None:
         """Wait until every queued update was fetched and the bot made no call for ``quiet`` seconds."""
         state = self.state
+        if state.tracks_handling:  # the bot reports each update handled
+            last = state.last_update_id
+
+            def all_handled() -> bool:
+                done = state.handled | state.dropped
+                return state.in_flight == 0 and all(i in done for i in range(1, last + 1))
+
+            if not await state.wait_until(all_handled, timeout):
+                raise AssertionError(f"the bot did not finish its updates within {timeout}s")
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
 

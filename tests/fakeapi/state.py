@@ -72,6 +72,11 @@ class State:
         self.allowed_updates: frozenset[str] = frozenset()
         self.fetched: dict[int, int] = {}  # update_id -> call_seq when first returned by getUpdates
         self.dropped: set[int] = set()  # filtered out by allowed_updates, never delivered
+        # Update ids the bot reported as fully handled (tests/harness.py wires the bot's
+        # signal); when a bot reports them, FakeUser waits for that instead of a quiet spell.
+        self.handled: set[int] = set()
+        self.tracks_handling = False
+        self.last_update_id = 0
         self.poll_generation = 0
         self.polls_started = 0
         self.closing = False
@@ -210,8 +215,13 @@ class State:
 
     # -- updates -------------------------------------------------------------
 
+    def mark_handled(self, update_id: int) -> None:
+        self.handled.add(update_id)
+        self.notify()
+
     def push_update(self, body: JsonDict) -> int:
         update_id = next(self._update_ids)
+        self.last_update_id = update_id
         self.updates.append({"update_id": update_id, **body})
         self.notify()
         return update_id

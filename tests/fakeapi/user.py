@@ -44,7 +44,7 @@ class FakeUser:
     def __init__(self, state: State, record: UserRecord) -> None:
         self._state = state
         self.record = record
-        self.timeout = 5.0  # default max wait for the bot's reaction
+        self.timeout = 20.0  # default max wait for the bot's reaction
         self.quiet = 0.15  # the reaction is over after this long without bot calls
         self._baseline = 0  # last message id in the chat before the latest action
 
@@ -178,6 +178,12 @@ class FakeUser:
 
     async def _settle(self, update_id: int, within: float, quiet: float) -> None:
         state = self._state
+        if state.tracks_handling:  # the bot says when it is done: no guessing from silence
+            if not await state.wait_until(
+                lambda: update_id in state.handled or update_id in state.dropped, within
+            ):
+                raise AssertionError(f"the bot did not finish update {update_id} within {within}s")
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         taken = await state.wait_until(

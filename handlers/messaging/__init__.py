@@ -1,0 +1,60 @@
+"""Two-way messages: a client writes to their officer; the officer replies.
+
+client.py and staff.py are the two sides of the conversation, writing.py its state (and
+what ends it), delivery.py the engine kind that delivers a stored message.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+
+from bot.menu import Label, MenuButton
+from bot.roles import HasRole, restrict, staff_only
+from db.users import Role
+from handlers.caseload import ClientAction
+from handlers.messaging import delivery
+from handlers.messaging.client import (
+    AutoReplies,
+    cancel_writing,
+    client_sends,
+    start_client_message,
+    write_again,
+)
+from handlers.messaging.staff import caseworker_sends, start_caseworker_message
+from handlers.messaging.writing import (
+    KEEPS_WRITING,
+    CancelWriting,
+    CaseworkerMessage,
+    ClientMessage,
+    LeaveWritingOnNavigation,
+    WriteAgain,
+)
+from scheduler.engine import Engine
+
+__all__ = ["AutoReplies", "LeaveWritingOnNavigation", "create_router", "register_timed_work"]
+
+
+def create_router() -> Router:
+    router = Router(name="messaging")
+    client_side = Router(name="messaging-client")
+    restrict(client_side, HasRole(Role.CLIENT))
+    client_side.message.register(start_client_message, Command("message"))
+    client_side.message.register(start_client_message, MenuButton(Label.MESSAGE_OFFICER))
+    client_side.message.register(client_sends, ClientMessage.waiting, flags=KEEPS_WRITING)
+    client_side.callback_query.register(write_again, WriteAgain.filter())
+
+    staff_side = Router(name="messaging-staff")
+    restrict(staff_side, staff_only())
+    staff_side.callback_query.register(
+        start_caseworker_message, ClientAction.filter(F.action == "write")
+    )
+    staff_side.message.register(caseworker_sends, CaseworkerMessage.waiting, flags=KEEPS_WRITING)
+
+    router.callback_query.register(cancel_writing, CancelWriting.filter(), flags=KEEPS_WRITING)
+    router.include_routers(client_side, staff_side)
+    return router
+
+
+def register_timed_work(engine: Engine) -> None:
+    delivery.register(engine)

@@ -1,0 +1,106 @@
+"""The caseworker's side: ✍️ Write / ↩️ Reply on a client, then the message (any content)."""
+
+from __future__ import annotations
+
+from aiogram import html
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from bot.menu import main_menu
+from db import clients, messages
+from db.database import Database
+from db.users import User
+from handlers.caseload import ClientAction, owned_client
+from handlers.messaging.delivery import Result, store_and_deliver
+from handlers.messaging.writing import (
+    WRITING_EXPIRES,
+    body,
+    cancel_button,
+    content_kind,
+    start_writing_to,
+    unsupported,
+    writing_expired,
+)
+from scheduler.engine import Engine
+
+
+async def start_caseworker_message(
+    query: CallbackQuery,
+    callback_data: ClientAction,
+    user: User,
+    db: Database,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    client = await owned_client(callback_data.client_id, user, db, callback_answer)
+    if client is None or not isinstance(query.message, Message):
+        return
+    await start_writing_to(state, client.telegram_id)
+    await query.message.answer(
+        _(
+            "Write your message for {name}. Text, a photo, a document, a voice message or a location."
+        ).format(name=html.quote(client.name)),
+        reply_markup=cancel_button(),
+    )
+
+
+def _outcome_text(result: Result, name: str) -> str:
+    if result is Result.DELIVERED:
+        return _("✅ Delivered to {name}.").format(name=name)
+    if result is Result.TRYING:
+        return _(
+            "⏳ Saved, but Telegram is not answering right now. The bot keeps trying to deliver it to {name} and will tell you."
+        ).format(name=name)
+    if result is Result.REFUSED:
+        return _(
+            "⚠️ Not delivered: {name} has blocked the bot or deleted their Telegram account. The message is saved in the history."
+        ).format(name=name)
+    if result is Result.GONE:
+        return _("⚠️ Not delivered: this client is no longer on your caseload.")
+    return _("⚠️ Not delivered to {name}. The message is saved in the history.").format(name=name)
+
+
+async def caseworker_sends(
+    message: Message,
+    user: User,
+    db: Database,
+    engine: Engine,
+    state: FSMContext,
+) -> None:
+    kind = content_kind(message)
+    if kind is None:
+        await message.answer(unsupported())
+        return
+    data = await state.get_data()
+    await state.clear()
+    if writing_expired(data):
+        await message.answer(
+            _(
+                "Nothing was sent: writing to a client ends after {minutes} minutes. Open the client's card and press «✍️ Write» again."
+            ).format(minutes=WRITING_EXPIRES // 60),
+            reply_markup=main_menu(user),
+        )
+        return
+    client = await clients.get_for_caseworker(db, int(data.get("client_id") or 0), user.telegram_id)
+    if client is None:
+        await message.answer(
+            _("This client is not on your caseload."), reply_markup=main_menu(user)
+        )
+        return
+    result = await store_and_deliver(
+        db,
+        engine,
+        client_id=client.telegram_id,
+        caseworker_id=user.telegram_id,
+        direction="out",
+        kind=kind,
+        body=body(message),
+        source_chat_id=message.chat.id,
+        source_message_id=message.message_id,
+    )
+    await messages.mark_read(db, client.telegram_id, user.telegram_id)  # answering means reading
+    await message.answer(
+        _outcome_text(result, html.quote(client.name)), reply_markup=main_menu(user)
+    )
