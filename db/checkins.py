@@ -87,6 +87,13 @@ async def get_schedule(db: Database, client_id: int) -> CheckinSchedule | None:
     return None if row is None else _schedule(row)
 
 
+async def get_schedule_in(conn: aiosqlite.Connection, client_id: int) -> CheckinSchedule | None:
+    row = await (
+        await conn.execute("SELECT * FROM checkin_schedules WHERE client_id = ?", (client_id,))
+    ).fetchone()
+    return None if row is None else _schedule(row)
+
+
 async def save_schedule(
     conn: aiosqlite.Connection, schedule: CheckinSchedule, now: datetime
 ) -> None:
@@ -149,47 +156,80 @@ async def mark_open(db: Database, checkin_id: int) -> None:
     )
 
 
-async def mark_missed(db: Database, checkin_id: int) -> bool:
-    """True when the window closed unanswered (and this call is the one that noticed)."""
-    return (
-        await db.execute(
-            "UPDATE checkins SET status = 'missed' WHERE id = ? AND status IN ('scheduled', 'open')",
-            (checkin_id,),
-        )
-        > 0
+async def mark_missed_in(conn: aiosqlite.Connection, checkin_id: int) -> bool:
+    """True when the window closed unanswered after its reminder went out (and this call is
+    the one that noticed)."""
+    cursor = await conn.execute(
+        "UPDATE checkins SET status = 'missed' WHERE id = ? AND status = 'open'", (checkin_id,)
     )
+    return cursor.rowcount > 0
 
 
-async def answer(db: Database, client_id: int, status: str, now: datetime) -> Checkin:
-    """Counts for the open window if there is one; otherwise records an extra check-in."""
+async def mark_cancelled_in(conn: aiosqlite.Connection, checkin_id: int) -> bool:
+    """A check-in whose reminder never reached the client (archived, unreachable): not a miss."""
+    cursor = await conn.execute(
+        "UPDATE checkins SET status = 'cancelled' WHERE id = ? AND status IN ('scheduled', 'open')",
+        (checkin_id,),
+    )
+    return cursor.rowcount > 0
+
+
+async def cancel_open_in(conn: aiosqlite.Connection, client_id: int) -> list[int]:
+    """The client's reminded-but-unanswered check-ins end without counting as missed."""
+    rows = await conn.execute_fetchall(
+        "UPDATE checkins SET status = 'cancelled' WHERE client_id = ? AND status = 'open' "
+        "RETURNING id",
+        (client_id,),
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def answer_in(
+    conn: aiosqlite.Connection, client_id: int, status: str, now: datetime, key: str | None = None
+) -> Checkin:
+    """Inside the caller's transaction: counts for the window open now if there is one (its
+    reminder sent or not yet), else records an extra check-in. `key` (the update that
+    carried the answer) makes it idempotent: the same key gives back the same check-in."""
     assert status in ANSWERED
-    async with db.transaction() as conn:
-        row = await (
-            await conn.execute(
-                "SELECT id FROM checkins WHERE client_id = ? AND status = 'open' AND opens_at <= ? "
-                "AND closes_at > ? ORDER BY opens_at DESC LIMIT 1",
-                (client_id, to_db(now), to_db(now)),
-            )
-        ).fetchone()
-        if row is not None:
-            checkin_id = int(row["id"])
-            await conn.execute(
-                "UPDATE checkins SET status = ?, answered_at = ? WHERE id = ?",
-                (status, to_db(now), checkin_id),
-            )
-        else:
-            cursor = await conn.execute(
-                "INSERT INTO checkins (client_id, opens_at, closes_at, status, answered_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (client_id, to_db(now), to_db(now), status, to_db(now)),
-            )
-            assert cursor.lastrowid is not None
-            checkin_id = cursor.lastrowid
+    if key is not None:
         found = await (
-            await conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,))
+            await conn.execute("SELECT * FROM checkins WHERE answer_key = ?", (key,))
         ).fetchone()
+        if found is not None:
+            return _checkin(found)
+    row = await (
+        await conn.execute(
+            "SELECT id FROM checkins WHERE client_id = ? AND status IN ('scheduled', 'open') "
+            "AND opens_at <= ? AND closes_at > ? ORDER BY opens_at DESC LIMIT 1",
+            (client_id, to_db(now), to_db(now)),
+        )
+    ).fetchone()
+    if row is not None:
+        checkin_id = int(row["id"])
+        await conn.execute(
+            "UPDATE checkins SET status = ?, answered_at = ?, answer_key = ? WHERE id = ?",
+            (status, to_db(now), key, checkin_id),
+        )
+    else:
+        cursor = await conn.execute(
+            "INSERT INTO checkins (client_id, opens_at, closes_at, status, answered_at, answer_key) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (client_id, to_db(now), to_db(now), status, to_db(now), key),
+        )
+        assert cursor.lastrowid is not None
+        checkin_id = cursor.lastrowid
+    found = await (
+        await conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,))
+    ).fetchone()
     assert found is not None
     return _checkin(found)
+
+
+async def answer(
+    db: Database, client_id: int, status: str, now: datetime, key: str | None = None
+) -> Checkin:
+    async with db.transaction() as conn:
+        return await answer_in(conn, client_id, status, now, key)
 
 
 async def set_location(db: Database, checkin_id: int, latitude: float, longitude: float) -> None:

@@ -186,15 +186,17 @@ async def caseload(db: Database, caseworker_id: int, status: str = "active") -> 
     return clients
 
 
-async def set_status(db: Database, client_id: int, caseworker_id: int, status: str) -> bool:
-    async with db.transaction() as conn:
-        cursor = await conn.execute(
-            "UPDATE clients SET status = ? WHERE telegram_id = ? AND caseworker_id = ? AND status <> ?",
-            (status, client_id, caseworker_id, status),
-        )
-        if cursor.rowcount:
-            action = "client.archived" if status == "archived" else "client.restored"
-            await audit.record(conn, action, actor_id=caseworker_id, subject_id=client_id)
+async def set_status_in(
+    conn: aiosqlite.Connection, client_id: int, caseworker_id: int, status: str
+) -> bool:
+    """Archive or restore, inside the caller's transaction; False when nothing changed."""
+    cursor = await conn.execute(
+        "UPDATE clients SET status = ? WHERE telegram_id = ? AND caseworker_id = ? AND status <> ?",
+        (status, client_id, caseworker_id, status),
+    )
+    if cursor.rowcount:
+        action = "client.archived" if status == "archived" else "client.restored"
+        await audit.record(conn, action, actor_id=caseworker_id, subject_id=client_id)
     return bool(cursor.rowcount)
 
 

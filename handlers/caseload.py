@@ -23,7 +23,9 @@ from db.clients import Client
 from db.clock import utcnow
 from db.database import Database
 from db.users import User
+from handlers.client_status import set_client_status
 from handlers.texts import chunks, clip, kind_name
+from scheduler.engine import Engine
 
 PAGE_SIZE = 8
 
@@ -274,13 +276,14 @@ async def archive_or_restore(
     db: Database,
     i18n: I18n,
     settings: Settings,
+    engine: Engine,
     callback_answer: CallbackAnswer,
 ) -> None:
     client = await owned_client(callback_data.client_id, user, db, callback_answer)
     if client is None:
         return
     status = "archived" if callback_data.action == "archive" else "active"
-    await clients.set_status(db, client.telegram_id, user.telegram_id, status)
+    await set_client_status(db, engine, settings, client.telegram_id, user.telegram_id, status)
     callback_answer.text = (
         _("Archived.") if status == "archived" else _("Restored to your caseload.")
     )

@@ -3,14 +3,16 @@
 client.py   the client's buttons, /checkin, location
 staff.py    the schedule editor in the client card
 planning.py schedule -> stored check-ins and their timed items
-timed.py    the engine kinds (reminder, follow-up, close, missed digest, help alert)
+timed.py    the engine kinds (reminder, follow-up, close, missed digest)
+need_help.py «I need help»: the answer, its alerts (officer, else administrators), escalation
 """
 
 from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.checkins import client, staff, timed
+from handlers.checkins import client, need_help, staff, timed
+from scheduler.engine import Engine
 
 
 def create_router() -> Router:
@@ -19,4 +21,6 @@ def create_router() -> Router:
     return router
 
 
-register_timed_work = timed.register
+def register_timed_work(engine: Engine) -> None:
+    timed.register(engine)
+    need_help.register(engine)

@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup, Update
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -17,12 +17,13 @@ from bot.config import Settings
 from bot.i18n import format_datetime
 from bot.menu import Label, MenuButton, main_menu
 from bot.roles import HasRole, restrict
-from db import checkins
+from db import checkins, clients
 from db.checkins import Checkin
 from db.clock import utcnow
 from db.database import Database
 from db.users import Role, User
-from handlers.checkins.planning import HELP_ALERT, describe
+from handlers.checkins.need_help import ask_for_help
+from handlers.checkins.planning import describe
 from handlers.texts import emergency_numbers
 from scheduler.engine import Engine
 
@@ -127,6 +128,7 @@ async def answer_reminder(
     engine: Engine,
     state: FSMContext,
     callback_answer: CallbackAnswer,
+    event_update: Update,
 ) -> None:
     checkin = await checkins.get(db, callback_data.checkin_id)
     if (
@@ -139,33 +141,21 @@ async def answer_reminder(
         return
     await query.message.edit_reply_markup(reply_markup=None)
     if callback_data.answer == "help":
-        await ask_for_help(query.message, user, db, engine)
+        await ask_for_help(query.message, user, db, engine, event_update.update_id)
         return
-    recorded = await checkins.answer(db, user.telegram_id, "done", utcnow())
+    key = f"u{event_update.update_id}"
+    recorded = await checkins.answer(db, user.telegram_id, "done", utcnow(), key)
     await _confirm(query.message, recorded, user, db, settings, i18n, state)
 
 
-async def ask_for_help(message: Message, user: User, db: Database, engine: Engine) -> None:
-    recorded = await checkins.answer(db, user.telegram_id, "help", utcnow())
-    if user.caseworker_id is not None:
-        # Through the engine: stored first, retried until Telegram takes it.
-        await engine.schedule(
-            HELP_ALERT,
-            user.caseworker_id,
-            utcnow(),
-            {"client": user.telegram_id, "at": (recorded.answered_at or utcnow()).isoformat()},
-            dedupe_key=f"checkin-help:{recorded.id}",
-        )
-    await message.answer(
-        _("Your officer has been alerted and will contact you as soon as possible.")
-        + "\n\n"
-        + emergency_numbers(),
-        reply_markup=main_menu(user),
-    )
-
-
 async def check_in_now(
-    message: Message, user: User, db: Database, settings: Settings, i18n: I18n, state: FSMContext
+    message: Message,
+    user: User,
+    db: Database,
+    settings: Settings,
+    i18n: I18n,
+    state: FSMContext,
+    event_update: Update,
 ) -> None:
     if not user.is_linked_client:
         await message.answer(
@@ -175,15 +165,18 @@ async def check_in_now(
             reply_markup=main_menu(user),
         )
         return
-    recorded = await checkins.answer(db, user.telegram_id, "done", utcnow())
+    key = f"u{event_update.update_id}"
+    recorded = await checkins.answer(db, user.telegram_id, "done", utcnow(), key)
     await _confirm(message, recorded, user, db, settings, i18n, state)
 
 
-async def help_now(message: Message, user: User, db: Database, engine: Engine) -> None:
-    if not user.is_linked_client:
+async def help_now(
+    message: Message, user: User, db: Database, engine: Engine, event_update: Update
+) -> None:
+    if await clients.get(db, user.telegram_id) is None:  # never linked: nobody to alert
         await message.answer(emergency_numbers(), reply_markup=main_menu(user))
         return
-    await ask_for_help(message, user, db, engine)
+    await ask_for_help(message, user, db, engine, event_update.update_id)
 
 
 async def consent_given(

@@ -9,12 +9,12 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
-from db import checkins, clients
+from db import checkins, clients, scheduled
 from db.checkins import Checkin
 from db.scheduled import ScheduledItem
 from handlers.caseload import ClientCard
 from handlers.checkins.client import CheckinAnswer
-from handlers.checkins.planning import CLOSE, DIGEST, FOLLOW_UP, HELP_ALERT, REMIND, plan_next
+from handlers.checkins.planning import CLOSE, DIGEST, FOLLOW_UP, REMIND, plan_next
 from handlers.texts import clip
 from scheduler.context import Delivery
 from scheduler.engine import Engine
@@ -27,8 +27,6 @@ WINDOW = N_("You can check in until {time}.")
 IM_FINE = N_("✅ I'm fine — check in")
 NEED_HELP = N_("🆘 I need help")
 DIGEST_TEXT = N_("❗ Missed check-ins ({count}) between {start} and {end}:")
-HELP_TEXT = N_("🆘 {name} pressed «I need help» at {time}. Please contact them as soon as you can.")
-OPEN_CARD = N_("Open client card")
 DIGEST_LIMIT = 30  # names (and card buttons) in one digest message; the count says the rest
 
 
@@ -68,21 +66,29 @@ def _quiet_postpone(delivery: Delivery, checkin: Checkin) -> Outcome | None:
 
 
 async def remind(item: ScheduledItem, delivery: Delivery) -> Outcome:
-    checkin = await _current(item, delivery, ("scheduled",))
-    if isinstance(checkin, Drop):
-        return checkin
+    """Sends the reminder, and first plans the next check-in: every later step (a refused or
+    retried send, a dropped reminder) leaves the chain going. The check-in is marked open
+    only after Telegram accepted the reminder, so a retried send finds it still scheduled."""
+    db = delivery.db
+    checkin = await checkins.get(db, int(item.payload.get("checkin", 0)))
+    if checkin is None:
+        return Drop("not_applicable")
+    client = await clients.get(db, checkin.client_id)
+    if client is None or client.status != "active":
+        return Drop("no_client")  # archiving forgets planned check-ins; this is a leftover
+    schedule = await checkins.get_schedule(db, checkin.client_id)
+    if schedule is None or schedule.paused:
+        return Drop("paused")
+    # After a long outage, plan from the first window still open, not one per missed day.
+    after = max(checkin.planned_at or checkin.opens_at, delivery.now - schedule.window)
+    await plan_next(db, delivery.engine, delivery.settings, schedule, delivery.zone, after)
+    if checkin.status != "scheduled":
+        return Drop("answered")  # the client checked in before the reminder went out
     if delivery.now >= checkin.closes_at:
-        return Drop("window_over")  # the close item marks it missed
+        return Drop("window_over")  # the close item sees it was never sent
     postponed = _quiet_postpone(delivery, checkin)
     if postponed is not None:
         return postponed
-    schedule = await checkins.get_schedule(delivery.db, checkin.client_id)
-    if schedule is None or schedule.paused:
-        return Drop("paused")
-    # The chain continues before this send, so a refused send does not end the schedule.
-    after = checkin.planned_at or checkin.opens_at
-    await plan_next(delivery.db, delivery.engine, delivery.settings, schedule, delivery.zone, after)
-    await checkins.mark_open(delivery.db, checkin.id)
     text = (
         delivery.gettext(REMINDER)
         + "\n"
@@ -91,6 +97,7 @@ async def remind(item: ScheduledItem, delivery: Delivery) -> Outcome:
     if note := delivery.late_note():
         text += "\n" + note
     await delivery.send_message(text, reply_markup=answer_buttons(delivery, checkin.id))
+    await checkins.mark_open(db, checkin.id)
     return SENT
 
 
@@ -118,21 +125,31 @@ def digest_hour(moment: datetime) -> tuple[datetime, datetime]:
 
 
 async def close(item: ScheduledItem, delivery: Delivery) -> Outcome:
-    """The window ends: unanswered means missed, and the caseworker hears in the hour's digest."""
-    checkin = await checkins.get(delivery.db, int(item.payload.get("checkin", 0)))
-    if checkin is None or not await checkins.mark_missed(delivery.db, checkin.id):
-        return Drop("answered")
-    client = await clients.get(delivery.db, checkin.client_id)
-    if client is None or client.status != "active":
-        return Drop("no_client")
+    """The window ends: reminded and unanswered means missed, and the caseworker hears in the
+    hour's digest (stored in the same transaction). A check-in whose reminder never went out
+    (archived meanwhile, unreachable) is not a miss."""
+    db = delivery.db
+    checkin = await checkins.get(db, int(item.payload.get("checkin", 0)))
+    if checkin is None:
+        return Drop("not_applicable")
+    client = await clients.get(db, checkin.client_id)
     start, end = digest_hour(checkin.closes_at)
-    await delivery.engine.schedule(
-        DIGEST,
-        client.caseworker_id,
-        end,
-        {"start": start.isoformat(), "end": end.isoformat()},
-        dedupe_key=f"checkin-digest:{client.caseworker_id}:{start:%Y%m%d%H}",
-    )
+    async with db.transaction() as conn:
+        if client is None or client.status != "active" or checkin.status == "scheduled":
+            await checkins.mark_cancelled_in(conn, checkin.id)
+            return Drop("not_reminded")
+        if not await checkins.mark_missed_in(conn, checkin.id):
+            return Drop("answered")
+        await scheduled.schedule_in(
+            conn,
+            kind=DIGEST,
+            recipient_id=client.caseworker_id,
+            due_at=end,
+            now=delivery.now,
+            payload={"start": start.isoformat(), "end": end.isoformat()},
+            dedupe_key=f"checkin-digest:{client.caseworker_id}:{start:%Y%m%d%H}",
+        )
+    delivery.engine.poke(end)
     return SENT  # handled; its message is the digest
 
 
@@ -161,24 +178,8 @@ async def digest(item: ScheduledItem, delivery: Delivery) -> Outcome:
     return SENT
 
 
-async def help_alert(item: ScheduledItem, delivery: Delivery) -> Outcome:
-    """Urgent: no quiet hours, never dropped for lateness."""
-    client = await clients.get(delivery.db, int(item.payload["client"]))
-    if client is None:
-        return Drop("no_client")
-    at = datetime.fromisoformat(str(item.payload["at"]))
-    text = delivery.gettext(HELP_TEXT, name=html.quote(client.name), time=delivery.local_time(at))
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=delivery.gettext(OPEN_CARD), callback_data=ClientCard(client_id=client.telegram_id)
-    )
-    await delivery.send_message(text, reply_markup=builder.as_markup())
-    return SENT
-
-
 def register(engine: Engine) -> None:
     engine.register(REMIND, remind)
     engine.register(FOLLOW_UP, follow_up)
     engine.register(CLOSE, close)
     engine.register(DIGEST, digest)
-    engine.register(HELP_ALERT, help_alert)
