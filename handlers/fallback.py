@@ -39,7 +39,12 @@ async def unexpected_message(message: Message, user: User, state: FSMContext) ->
             _("I did not understand that. Please answer with text or use the buttons.")
         )
         return
-    if message.text:
+    if message.text and user.role is Role.CASEWORKER:
+        # Often a note typed after leaving a client's screen: say that it went nowhere.
+        text = _(
+            "Nothing was sent. To write to a client, open their card in «🗂 My clients» and press «✍️ Write»."
+        )
+    elif message.text:
         text = _("Please choose from the menu below.")
     else:
         text = _("I understand text and buttons. Please choose from the menu below.")

@@ -48,13 +48,16 @@ async def list_staff(message: Message, db: Database) -> None:
             continue
         load = loads.get(member.telegram_id)
         active = load.active if load else 0
-        lines.append(
-            _(
-                "• {name} (caseworker, id {id}): {count} active client",
-                "• {name} (caseworker, id {id}): {count} active clients",
-                active,
-            ).format(name=name, id=member.telegram_id, count=active)
-        )
+        line = _(
+            "• {name} (caseworker, id {id}): {count} active client",
+            "• {name} (caseworker, id {id}): {count} active clients",
+            active,
+        ).format(name=name, id=member.telegram_id, count=active)
+        if member.unreachable:
+            line += "\n  " + _(
+                "🚫 Telegram does not deliver to them: help alerts go to administrators."
+            )
+        lines.append(line)
         builder.button(
             text=f"{clip(member.display_name or str(member.telegram_id), 30)} · {active}",
             callback_data=StaffCaseworker(caseworker_id=member.telegram_id),

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.app import Application
 from bot.config import load_settings
+from db.clock import to_db
 from db.database import Database
 from db.staff import add_caseworker
 from tests.fakeapi import FakeBotAPI, FakeUser
@@ -26,6 +27,25 @@ class BotUnderTest:
     @property
     def db(self) -> Database:
         return self.app.db
+
+    async def settle(self, timeout: float = 20.0) -> None:
+        """Wait until the engine has nothing due and nothing in hand, and the fake is idle."""
+        engine = self.app.engine
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            task = engine.wakeup.task if engine.wakeup else None
+            busy = engine.runner.processing or (task is not None and not task.done())
+            if not busy and self.api.state.in_flight == 0:
+                due = await self.db.fetchval(
+                    "SELECT count(*) FROM scheduled_items WHERE status = 'sending' "
+                    "OR (status = 'pending' AND due_at <= ?)",
+                    (to_db(engine.now()),),
+                )
+                if not due:
+                    return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"the engine did not settle within {timeout}s")
 
     def user(self, user_id: int, language_code: str | None = "en", **kwargs: Any) -> FakeUser:
         return self.api.user(user_id, language_code=language_code, **kwargs)

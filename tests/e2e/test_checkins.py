@@ -16,6 +16,7 @@ import time_machine
 
 from db import checkins, clients
 from db.checkins import Checkin
+from handlers.caseload import ClientAction
 from handlers.checkins.client import CheckinAnswer
 from tests.e2e.test_caseloads import join
 from tests.fakeapi import FakeBotAPI, FakeUser
@@ -262,3 +263,100 @@ async def test_a_reminder_button_of_someone_else_is_refused(app: BotUnderTest) -
     assert untouched is not None
     assert untouched.status == "scheduled"
     assert victim.last is not None
+
+
+async def test_every_check_in_kind_survives_a_refused_first_send(app: BotUnderTest) -> None:
+    """A 5xx on the reminder used to drop it: it was marked open before the send, so the
+    retry found it open. Each kind is refused once and must still do its work."""
+    officer = await app.caseworker(1301)
+    person = await join(app, officer, 1302)
+    await set_daily(officer, "09:00")
+    checkin = await planned(app, 1302)
+    engine = app.app.engine
+
+    async def refused_then_retried(moment: datetime) -> None:
+        with at(moment):
+            app.api.fail_next("sendMessage", 502)
+            first = await engine.run_due()
+            assert first.retried >= 1, first
+        with at(moment + timedelta(minutes=6)):
+            await engine.run_due()
+
+    await refused_then_retried(checkin.opens_at + timedelta(seconds=1))
+    reminders = [m for m in person.bot_messages if "Time to check in" in (m.text or "")]
+    assert len(reminders) == 1
+    opened = await checkins.get(app.db, checkin.id)
+    assert opened is not None and opened.status == "open"
+    assert (await planned(app, 1302)).opens_at == checkin.opens_at + timedelta(days=1)
+
+    await refused_then_retried(checkin.opens_at + timedelta(hours=6, seconds=1))
+    assert "A reminder: please check in" in (person.last.text or "")
+
+    with at(checkin.closes_at + timedelta(seconds=1)):
+        await engine.run_due()
+    await refused_then_retried(
+        checkin.closes_at.replace(minute=0, second=0) + timedelta(hours=1, seconds=1)
+    )
+    digests = [m for m in officer.bot_messages if "Missed check-ins (1)" in (m.text or "")]
+    assert len(digests) == 1
+
+
+async def test_archiving_and_restoring_keeps_check_ins_honest(app: BotUnderTest) -> None:
+    """a23: after archive and restore the schedule was dead and a false miss was reported."""
+    officer = await app.caseworker(1311)
+    person = await join(app, officer, 1312)
+    await set_daily(officer, "10:00")
+    first = await planned(app, 1312)
+    await officer.press_data(ClientAction(client_id=1312, action="archive").pack())
+    pending = await app.db.fetchval(
+        "SELECT count(*) FROM scheduled_items WHERE recipient_id = 1312 AND status = 'pending'"
+    )
+    assert pending == 0
+    assert await checkins.next_planned(app.db, 1312) is None
+    with at(first.opens_at + timedelta(seconds=1)):
+        await app.app.engine.run_due()
+        assert not any("Time to check in" in (m.text or "") for m in person.bot_messages)
+        await officer.press_data(ClientAction(client_id=1312, action="restore").pack())
+    upcoming = await planned(app, 1312)
+    assert upcoming.opens_at == first.opens_at + timedelta(days=1)
+    with at(first.closes_at + timedelta(hours=1, seconds=5)):
+        await app.app.engine.run_due()
+        await app.app.engine.run_due()
+    assert not any("Missed" in (m.text or "") for m in officer.bot_messages)
+    with at(upcoming.opens_at + timedelta(seconds=1)):
+        await app.app.engine.run_due()
+    assert "Time to check in" in (person.last.text or "")
+
+
+async def test_an_open_check_in_ends_unmissed_when_the_client_is_archived(
+    app: BotUnderTest,
+) -> None:
+    officer = await app.caseworker(1321)
+    await join(app, officer, 1322)
+    await set_daily(officer, "10:00")
+    first = await planned(app, 1322)
+    with at(first.opens_at + timedelta(seconds=1)):
+        await app.app.engine.run_due()
+        await officer.press_data(ClientAction(client_id=1322, action="archive").pack())
+    with at(first.closes_at + timedelta(hours=1, seconds=5)):
+        await app.app.engine.run_due()
+        await app.app.engine.run_due()
+    ended = await checkins.get(app.db, first.id)
+    assert ended is not None and ended.status == "cancelled"
+    assert not any("Missed" in (m.text or "") for m in officer.bot_messages)
+
+
+async def test_a_long_outage_resumes_the_schedule_instead_of_ending_it(app: BotUnderTest) -> None:
+    officer = await app.caseworker(1331)
+    person = await join(app, officer, 1332)
+    await set_daily(officer, "10:00")
+    first = await planned(app, 1332)
+    # The bot was down for three days: the first reminder's window is long over.
+    with at(first.opens_at + timedelta(days=3, hours=1)):
+        await app.app.engine.run_due()
+        await app.app.engine.run_due()
+    # The window still open today got its reminder; tomorrow is planned; no row per lost day.
+    assert "Time to check in" in (person.last.text or "")
+    upcoming = await planned(app, 1332)
+    assert upcoming.opens_at == first.opens_at + timedelta(days=4)
+    assert await app.db.fetchval("SELECT count(*) FROM checkins WHERE client_id = 1332") == 3

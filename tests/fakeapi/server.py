@@ -40,6 +40,7 @@ class _Fault:
     drop: bool  # True: run the call, then close the socket without answering
     error: ApiError | None
     remaining: int
+    html: bool = False  # answer as a proxy in front of the API does: an HTML page
 
 
 class _FloodLimiter:
@@ -205,13 +206,19 @@ class FakeBotAPI:
         count: int = 1,
         *,
         retry_after: int | None = None,
+        html: bool = False,
     ) -> None:
-        """Answer the next ``count`` calls of ``method`` with an error; they have no effect."""
+        """Answer the next ``count`` calls of ``method`` with an error; they have no effect.
+
+        ``html=True`` answers with an HTML page instead of the API's JSON, as a reverse
+        proxy in front of the Bot API does on a 502.
+        """
         text = description or _DEFAULT_DESCRIPTIONS.get(status, "Error")
         if status == 429 and description is None and retry_after is not None:
             text = f"Too Many Requests: retry after {retry_after}"
         error = ApiError(status, text, retry_after=retry_after)
-        self._faults.setdefault(self._method_name(method), []).append(_Fault(False, error, count))
+        fault = _Fault(False, error, count, html=html)
+        self._faults.setdefault(self._method_name(method), []).append(fault)
 
     def drop_connection_next(self, method: str, *, count: int = 1) -> None:
         """Perform the next ``count`` calls of ``method`` but close the socket instead of answering."""
@@ -292,6 +299,12 @@ class FakeBotAPI:
         try:
             fault = self._take_fault(method)
             if fault is not None and fault.error is not None:
+                if fault.html:
+                    self.errors.append((method, fault.error.status, "html"))
+                    page = f"<html><body><h1>{fault.error.status} {fault.error.description}</h1></body></html>"
+                    return web.Response(
+                        status=fault.error.status, text=page, content_type="text/html"
+                    )
                 return self._error(method, fault.error)
             try:
                 result = await self._call(method, Params(data))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -184,3 +186,102 @@ def test_telegram_errors_are_classified() -> None:
 def test_backoff_doubles_up_to_the_cap() -> None:
     assert [backoff_seconds(n, 5, 300) for n in range(1, 9)] == [5, 10, 20, 40, 80, 160, 300, 300]
     assert backoff_seconds(10_000, 5, 300) == 300
+
+
+def test_an_undecodable_answer_is_a_server_error_to_retry() -> None:
+    """A proxy's HTML 502 reaches aiogram as a decode error, not a TelegramServerError."""
+    proxy = classify(ClientDecodeError("Failed to decode object", ValueError(), "<html>"))
+    assert (proxy.retry, proxy.reason) == (True, "server_error")
+
+
+async def test_a_locked_database_at_bookkeeping_does_not_strand_the_row(
+    engine: Engine, db: Database
+) -> None:
+    """F9: a transient lock right after the send left the row 'sending' until a restart."""
+    other = Database(db.path, busy_timeout_ms=0)
+    await other.connect()
+    sent: list[int] = []
+
+    async def handler(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        sent.append(item.id)
+        # Another process (a CLI import, a backup) takes the write lock right after the send.
+        await other.writer.execute("BEGIN IMMEDIATE")
+
+        async def release() -> None:
+            await asyncio.sleep(0.5)
+            await other.writer.execute("ROLLBACK")
+
+        asyncio.get_running_loop().create_task(release())
+        return SENT
+
+    engine.register("k", handler)
+    await engine.db.writer.execute("PRAGMA busy_timeout=100")
+    try:
+        item_id = await engine.schedule("k", 1, T0)
+        await engine.run_due()
+        found = await state(db, item_id)
+        assert (found.status, sent) == (Status.SENT, [item_id])
+    finally:
+        await other.close()
+
+
+async def test_a_row_stranded_in_flight_is_recovered_by_a_later_pass(engine: Engine) -> None:
+    """F9: a row left 'sending' (its bookkeeping failed for good) went out only after a restart."""
+    sent: list[int] = []
+
+    async def handler(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        sent.append(item.id)
+        return SENT
+
+    engine.register("k", handler)
+    item_id = await engine.schedule("k", 1, T0)
+    await scheduled.claim_due(engine.db, T0, 10)  # claimed by a pass whose bookkeeping then died
+    assert (await engine.run_due()).claimed == 0  # too recent to be called stranded
+    later = T0 + timedelta(minutes=3)
+    engine.clock = lambda: later
+    await engine.run_due()
+    await engine.run_due()  # the recovered row is due again: sent
+    assert sent == [item_id]
+    assert (await state(engine.db, item_id)).status is Status.SENT
+
+
+async def test_failure_hooks_and_scrubbed_payloads(engine: Engine) -> None:
+    failures: list[tuple[int, str]] = []
+
+    async def on_failed(item: ScheduledItem, reason: str) -> None:
+        failures.append((item.id, reason))
+
+    engine.register(
+        "k",
+        raising(TelegramForbiddenError(METHOD, "Forbidden: bot was blocked by the user")),
+        on_failed=on_failed,
+        scrub_payload=True,
+    )
+    item_id = await engine.schedule("k", 1, T0, {"client": 7, "name": "Dana"})
+    await engine.run_due()
+    assert failures == [(item_id, "forbidden:blocked")]
+    assert (await state(engine.db, item_id)).item.payload == {}
+
+
+async def test_deliver_now_sends_in_the_callers_task_and_reports_the_state(engine: Engine) -> None:
+    calls: list[str] = []
+
+    async def handler(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        calls.append(item.payload["what"])
+        if item.payload["what"] == "flaky":
+            raise TelegramServerError(METHOD, "Bad Gateway")
+        return SENT
+
+    engine.register("k", handler)
+    await engine.schedule("k", 1, T0 + timedelta(hours=1), {"what": "ok"}, dedupe_key="a")
+    await engine.schedule("k", 2, T0, {"what": "flaky"}, dedupe_key="b")
+    ok = await engine.deliver_now("a")  # not due yet: delivered anyway, on request
+    flaky = await engine.deliver_now("b")
+    assert ok is not None and ok.status is Status.SENT
+    assert flaky is not None and (flaky.status, flaky.last_error) == (
+        Status.PENDING,
+        "server_error",
+    )
+    again = await engine.deliver_now("a")  # already sent: nothing happens
+    assert again is not None and again.status is Status.SENT
+    assert calls == ["ok", "flaky"]
