@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ class BotUnderTest:
     def db(self) -> Database:
         return self.app.db
 
-    async def settle(self, timeout: float = 20.0) -> None:
+    async def settle(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109  # noqa: ASYNC109
         """Wait until the engine has nothing due and nothing in hand, and the fake is idle."""
         engine = self.app.engine
         loop = asyncio.get_running_loop()
@@ -46,6 +47,14 @@ class BotUnderTest:
                     return
             await asyncio.sleep(0.02)
         raise AssertionError(f"the engine did not settle within {timeout}s")
+
+    def hold_engine(self) -> None:
+        """Timed items are stored but wait for the test's `run_due()` (no wake-up on schedule)."""
+
+        def no_wakeup(due_at: datetime) -> None:
+            return None
+
+        self.app.engine.poke = no_wakeup  # type: ignore[method-assign]
 
     def user(self, user_id: int, language_code: str | None = "en", **kwargs: Any) -> FakeUser:
         return self.api.user(user_id, language_code=language_code, **kwargs)

@@ -286,7 +286,8 @@ async def test_every_check_in_kind_survives_a_refused_first_send(app: BotUnderTe
     reminders = [m for m in person.bot_messages if "Time to check in" in (m.text or "")]
     assert len(reminders) == 1
     opened = await checkins.get(app.db, checkin.id)
-    assert opened is not None and opened.status == "open"
+    assert opened is not None
+    assert opened.status == "open"
     assert (await planned(app, 1302)).opens_at == checkin.opens_at + timedelta(days=1)
 
     await refused_then_retried(checkin.opens_at + timedelta(hours=6, seconds=1))
@@ -342,7 +343,8 @@ async def test_an_open_check_in_ends_unmissed_when_the_client_is_archived(
         await app.app.engine.run_due()
         await app.app.engine.run_due()
     ended = await checkins.get(app.db, first.id)
-    assert ended is not None and ended.status == "cancelled"
+    assert ended is not None
+    assert ended.status == "cancelled"
     assert not any("Missed" in (m.text or "") for m in officer.bot_messages)
 
 

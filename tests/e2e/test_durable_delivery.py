@@ -152,16 +152,18 @@ async def test_an_unreachable_notice_survives_a_502_and_is_sent_once(app: BotUnd
     """a18: a 502 lost the notice, and the flag, already set, silenced every later one."""
     officer = await app.caseworker(1271)
     person = await join(app, officer, 1272)
-    app.app.engine.poke = lambda _due: None  # type: ignore[method-assign]  # hold the notice
+    app.hold_engine()  # the notice waits for run_due()
     person.block_bot()
     await app.api.wait_idle()
     found = await clients.get(app.db, 1272)
-    assert found is not None and found.unreachable_since is not None
+    assert found is not None
+    assert found.unreachable_since is not None
     app.api.fail_next("sendMessage", 502)
     await app.app.engine.run_due()
     notice_id = await app.db.fetchval("SELECT id FROM scheduled_items WHERE kind = 'notice'")
     state = await scheduled.get(app.db, int(notice_id))
-    assert state is not None and state.status is Status.PENDING
+    assert state is not None
+    assert state.status is Status.PENDING
     await app.app.engine.run_due(state.item.due_at)
     await officer.wait_for("no longer delivers")
     # A later refusal (a reminder bouncing) does not repeat it.
@@ -174,7 +176,8 @@ async def test_an_unreachable_notice_survives_a_502_and_is_sent_once(app: BotUnd
     # Its payload is emptied once sent: notices keep no names or ids afterwards.
     await app.settle()
     sent = await scheduled.get(app.db, int(notice_id))
-    assert sent is not None and sent.item.payload == {}
+    assert sent is not None
+    assert sent.item.payload == {}
 
 
 async def test_admin_sees_the_officerless_client_and_can_reassign(app: BotUnderTest) -> None:
@@ -189,5 +192,6 @@ async def test_admin_sees_the_officerless_client_and_can_reassign(app: BotUnderT
     await admin.press("👥 Reassign")
     await admin.press("Second · 0")
     moved = await clients.get(app.db, 1283)
-    assert moved is not None and moved.caseworker_id == 1282
-    assert ADMIN_ID == admin.id
+    assert moved is not None
+    assert moved.caseworker_id == 1282
+    assert admin.id == ADMIN_ID

@@ -54,7 +54,8 @@ async def test_an_archived_client_pressing_an_old_help_button_reaches_the_admini
     checkin_id = await app.db.fetchval("SELECT max(id) FROM checkins WHERE client_id = 1112")
     await officer.press_data(ClientAction(client_id=1112, action="archive").pack())
     found = await clients.get(app.db, 1112)
-    assert found is not None and found.status == "archived"
+    assert found is not None
+    assert found.status == "archived"
     admin = await app.admin()
     replies = await person.press_data(
         CheckinAnswer(checkin_id=int(checkin_id), answer="help").pack(),
@@ -123,7 +124,7 @@ async def test_a_caseworker_removed_since_the_alert_was_stored_is_skipped(
     officer = await app.caseworker(1141, "Officer")
     person = await join(app, officer, 1142)
     admin = await app.admin()
-    app.app.engine.poke = lambda _due: None  # type: ignore[method-assign]  # hold the alert
+    app.hold_engine()  # the alert waits for run_due()
     await person.press(HELP)
     # The role goes (as if the CLI removed it) before the engine sends the alert.
     await app.db.execute("UPDATE users SET role = 'client' WHERE telegram_id = 1141")
@@ -173,7 +174,7 @@ async def test_the_help_answer_and_its_alert_are_one_transaction(
 async def test_a_help_alert_survives_a_refused_first_send(app: BotUnderTest) -> None:
     officer = await app.caseworker(1171, "Officer")
     person = await join(app, officer, 1172)
-    app.app.engine.poke = lambda _due: None  # type: ignore[method-assign]  # hold the alert
+    app.hold_engine()  # the alert waits for run_due()
     await person.press(HELP)
     app.api.fail_next("sendMessage", 502, html=True)  # a proxy's HTML page, not the API's JSON
     await app.app.engine.run_due()
@@ -185,7 +186,8 @@ async def test_a_help_alert_survives_a_refused_first_send(app: BotUnderTest) -> 
     await officer.wait_for("pressed «I need help»")
     await app.settle()
     again = await scheduled.get(app.db, int(item_id))
-    assert again is not None and again.status is Status.SENT
+    assert again is not None
+    assert again.status is Status.SENT
 
 
 async def test_a_replayed_help_update_records_one_answer(app: BotUnderTest) -> None:

@@ -277,11 +277,14 @@ async def test_deliver_now_sends_in_the_callers_task_and_reports_the_state(engin
     await engine.schedule("k", 2, T0, {"what": "flaky"}, dedupe_key="b")
     ok = await engine.deliver_now("a")  # not due yet: delivered anyway, on request
     flaky = await engine.deliver_now("b")
-    assert ok is not None and ok.status is Status.SENT
-    assert flaky is not None and (flaky.status, flaky.last_error) == (
+    assert ok is not None
+    assert ok.status is Status.SENT
+    assert flaky is not None
+    assert (flaky.status, flaky.last_error) == (
         Status.PENDING,
         "server_error",
     )
     again = await engine.deliver_now("a")  # already sent: nothing happens
-    assert again is not None and again.status is Status.SENT
+    assert again is not None
+    assert again.status is Status.SENT
     assert calls == ["ok", "flaky"]
