@@ -29,7 +29,7 @@ class BotUnderTest:
     def db(self) -> Database:
         return self.app.db
 
-    async def settle(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109  # noqa: ASYNC109
+    async def settle(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Wait until the engine has nothing due and nothing in hand, and the fake is idle."""
         engine = self.app.engine
         loop = asyncio.get_running_loop()
