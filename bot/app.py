@@ -20,7 +20,6 @@ from bot.config import Settings
 from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.middlewares.errors import ErrorReplyMiddleware
-from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.user import UserMiddleware
 from bot.polling import MAX_BACKOFF, DurablePolling
 from bot.rate_limit import RateLimitMiddleware
@@ -56,10 +55,10 @@ class Application:
     db: Database
     bot: Bot
     dp: Dispatcher
-    inflight: InFlightMiddleware
     engine: Engine
     polling: DurablePolling
     _menus_task: asyncio.Task[None] | None = None
+    retry_base: float = 1.0  # seconds before the first retry when Telegram does not answer
 
     @classmethod
     async def create(cls, settings: Settings) -> Application:
@@ -72,7 +71,6 @@ class Application:
 
         i18n = create_i18n(settings.default_language)
         menus = CommandMenus(db, i18n, settings.default_language)
-        inflight = InFlightMiddleware()
         # Timed work; features register their kinds on it here, before it starts.
         engine = Engine(db=db, bot=bot, i18n=i18n, settings=settings)
         dp = Dispatcher(
@@ -84,9 +82,8 @@ class Application:
             auto_replies=AutoReplies(),
         )
 
-        # Outermost first. Every update: tracked, any failure answered with an apology,
+        # Outermost first. Every update: any failure answered with an apology,
         # its person loaded, its language set.
-        dp.update.outer_middleware(inflight)
         dp.update.outer_middleware(ErrorReplyMiddleware(i18n))
         dp.update.outer_middleware(UserMiddleware(db, menus))
         dp.update.outer_middleware(UserI18nMiddleware(i18n))
@@ -104,7 +101,6 @@ class Application:
             db=db,
             bot=bot,
             dp=dp,
-            inflight=inflight,
             engine=engine,
             polling=DurablePolling(dp, bot, db),
         )
@@ -117,12 +113,14 @@ class Application:
         # Telegram answers; polling waits for it (with backoff), then serves at once.
         await self.engine.start()
         me = await self._wait_for_telegram(bot)
+        if me is None:
+            return  # asked to stop before Telegram answered
         self._menus_task = asyncio.create_task(self._set_menus(bot))
         log.info("Started @%s with database %s", me.username, self.settings.database_path)
 
-    async def _wait_for_telegram(self, bot: Bot) -> User:
-        delay = 1.0
-        while True:
+    async def _wait_for_telegram(self, bot: Bot) -> User | None:
+        delay = self.retry_base
+        while not self.polling.stopping:
             try:
                 return await bot.me()
             except TelegramUnauthorizedError:
@@ -130,19 +128,20 @@ class Application:
                     "Telegram does not accept BOT_TOKEN (401): check the token"
                 ) from None
             except (TelegramAPIError, ClientDecodeError, OSError) as exc:
-                if delay == 1.0:
+                if delay == self.retry_base:
                     log.warning(
                         "Telegram does not answer (%s); trying again with backoff",
                         type(exc).__name__,
                     )
-                await asyncio.sleep(delay)
+                await self.polling.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
+        return None
 
     async def _set_menus(self, bot: Bot) -> None:
         """Command menus (per language and role): in the background, retried, not needed to serve."""
         menus: CommandMenus = self.dp["menus"]
-        delay = 1.0
-        while True:
+        delay = self.retry_base
+        while not self.polling.stopping:
             try:
                 await menus.set_defaults(bot)
                 await menus.sync_staff(bot)
@@ -151,7 +150,7 @@ class Application:
                 log.warning(
                     "Could not set the command menus (%s); trying again", type(exc).__name__
                 )
-                await asyncio.sleep(delay)
+                await self.polling.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
 
     async def _on_shutdown(self) -> None:
@@ -160,9 +159,10 @@ class Application:
         # Polling has stopped; let handlers already running finish their replies.
         try:
             async with asyncio.timeout(self.settings.shutdown_grace_seconds):
-                await self.inflight.wait_idle()
+                await self.polling.wait_handled()
         except TimeoutError:
-            log.warning("Shutting down with %d updates still in progress", self.inflight.count)
+            # Their inbox rows stay: they are handled again at the next start.
+            log.warning("Shutting down with %d updates still in progress", self.polling.in_progress)
         # After the handlers (they may schedule items), before the database closes.
         await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
 

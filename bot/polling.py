@@ -79,8 +79,9 @@ class DurablePolling:
                     loop.add_signal_handler(sig, self._on_signal, sig)
         try:
             await self.dp.emit_startup(bot=self.bot, **self._context())
-            await self._replay()
-            await self._poll()
+            if not self._stop.is_set():  # a signal during start-up (Telegram unreachable)
+                await self._replay()
+                await self._poll()
         finally:
             try:
                 await self.dp.emit_shutdown(bot=self.bot, **self._context())
@@ -99,6 +100,15 @@ class DurablePolling:
             return
         self._stop.set()
         await self._stopped.wait()
+
+    @property
+    def in_progress(self) -> int:
+        return len(self._tasks)
+
+    async def wait_handled(self) -> None:
+        """Returns once every update taken so far is handled and marked (bound it with a timeout)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("Received %s: stopping", sig.name)
@@ -192,7 +202,7 @@ class DurablePolling:
             await inbox.store(self.db, batch)
         except Exception as exc:
             log.error("Could not store %d updates: %s", len(batch), type(exc).__name__)
-            await self._sleep(self.retry_base)
+            await self.sleep(self.retry_base)
             return False
         return True
 
@@ -200,9 +210,14 @@ class DurablePolling:
         delay = min(MAX_BACKOFF, self.retry_base * 2**failures)
         if failures == 0:  # one line per outage, not one per try
             log.warning("Cannot fetch updates from Telegram (%s); retrying with backoff", what)
-        await self._sleep(delay)
+        await self.sleep(delay)
         return failures + 1
 
-    async def _sleep(self, delay: float) -> None:
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def sleep(self, delay: float) -> None:
+        """Sleeps `delay` seconds, or less when a stop is asked for meanwhile."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), delay)

@@ -146,6 +146,14 @@ async def get_relayed(db: Database, message_id: int) -> Relayed | None:
     )
 
 
+async def find_by_source(db: Database, chat_id: int, message_id: int) -> int | None:
+    value = await db.fetchval(
+        "SELECT id FROM messages WHERE source_chat_id = ? AND source_message_id = ?",
+        (chat_id, message_id),
+    )
+    return None if value is None else int(value)
+
+
 async def tell_sender_trying(db: Database, message_id: int) -> bool:
     """Records that the sender was told "still trying"; False when the delivery finished first."""
     return (

@@ -21,6 +21,7 @@ from handlers.messaging.client import (
     start_client_message,
     write_again,
 )
+from handlers.messaging.replay import AlreadyStored, answer_again
 from handlers.messaging.staff import caseworker_sends, start_caseworker_message
 from handlers.messaging.writing import (
     KEEPS_WRITING,
@@ -37,6 +38,8 @@ __all__ = ["AutoReplies", "LeaveWritingOnNavigation", "create_router", "register
 
 def create_router() -> Router:
     router = Router(name="messaging")
+    # A message handled again after a crash: stored already, whatever the state now.
+    router.message.register(answer_again, AlreadyStored(), flags=KEEPS_WRITING)
     client_side = Router(name="messaging-client")
     restrict(client_side, HasRole(Role.CLIENT))
     client_side.message.register(start_client_message, Command("message"))

@@ -83,7 +83,7 @@ async def cancel_writing(
         await query.message.edit_reply_markup(reply_markup=None)
 
 
-def _outcome_text(result: Result) -> str:
+def outcome_text(result: Result) -> str:
     if result is Result.TRYING:
         text = _(
             "⏳ Your message is saved, but Telegram is not answering right now. The bot keeps trying and will tell you when it is delivered."
@@ -115,9 +115,9 @@ async def client_sends(
     if kind is None:
         await message.answer(unsupported())
         return
-    await state.clear()
     client = await clients.get(db, user.telegram_id)
     if client is None or client.status != "active":  # unlinked meanwhile (archived)
+        await state.clear()
         await message.answer(
             _("You are not connected with a probation officer."), reply_markup=main_menu(user)
         )
@@ -133,8 +133,10 @@ async def client_sends(
         source_chat_id=message.chat.id,
         source_message_id=message.message_id,
     )
+    # Cleared only now: a crash before this point replays the update in the same state.
+    await state.clear()
     if result is not Result.DELIVERED:
-        await message.answer(_outcome_text(result), reply_markup=main_menu(user))
+        await message.answer(outcome_text(result), reply_markup=main_menu(user))
         return
     again = InlineKeyboardBuilder()
     again.button(text=_("✉️ Write again"), callback_data=WriteAgain())

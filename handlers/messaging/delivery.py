@@ -89,6 +89,12 @@ def relay_key(message_id: int) -> str:
     return f"relay:{message_id}"
 
 
+async def stored_from(db: Database, chat_id: int, message_id: int) -> Relayed | None:
+    """The stored message this Telegram message became, if it was stored already (a replay)."""
+    found = await messages.find_by_source(db, chat_id, message_id)
+    return None if found is None else await messages.get_relayed(db, found)
+
+
 async def store_and_deliver(
     db: Database,
     engine: Engine,
@@ -123,6 +129,11 @@ async def store_and_deliver(
             payload={"message": message_id},
             dedupe_key=relay_key(message_id),
         )
+    return await deliver_stored(db, engine, message_id)
+
+
+async def deliver_stored(db: Database, engine: Engine, message_id: int) -> Result:
+    """Delivers a stored message now (if still pending) and says what became of it."""
     state = await engine.deliver_now(relay_key(message_id))
     if state is not None and state.status is Status.SENT:
         return Result.DELIVERED

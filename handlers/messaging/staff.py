@@ -46,7 +46,7 @@ async def start_caseworker_message(
     )
 
 
-def _outcome_text(result: Result, name: str) -> str:
+def outcome_text(result: Result, name: str) -> str:
     if result is Result.DELIVERED:
         return _("✅ Delivered to {name}.").format(name=name)
     if result is Result.TRYING:
@@ -74,8 +74,8 @@ async def caseworker_sends(
         await message.answer(unsupported())
         return
     data = await state.get_data()
-    await state.clear()
     if writing_expired(data):
+        await state.clear()
         await message.answer(
             _(
                 "Nothing was sent: writing to a client ends after {minutes} minutes. Open the client's card and press «✍️ Write» again."
@@ -85,6 +85,7 @@ async def caseworker_sends(
         return
     client = await clients.get_for_caseworker(db, int(data.get("client_id") or 0), user.telegram_id)
     if client is None:
+        await state.clear()
         await message.answer(
             _("This client is not on your caseload."), reply_markup=main_menu(user)
         )
@@ -100,7 +101,8 @@ async def caseworker_sends(
         source_chat_id=message.chat.id,
         source_message_id=message.message_id,
     )
+    await state.clear()  # only now: a crash before this point replays the update in the same state
     await messages.mark_read(db, client.telegram_id, user.telegram_id)  # answering means reading
     await message.answer(
-        _outcome_text(result, html.quote(client.name)), reply_markup=main_menu(user)
+        outcome_text(result, html.quote(client.name)), reply_markup=main_menu(user)
     )
