@@ -20,6 +20,7 @@ from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.user import UserMiddleware
 from bot.rate_limit import RateLimitMiddleware
+from db import retention
 from db.database import Database
 from db.directory_import import load_starter_once
 from db.fsm_storage import SQLiteStorage
@@ -69,6 +70,7 @@ class Application:
         inflight = InFlightMiddleware()
         # Timed work; features register their kinds on it here, before it starts.
         engine = Engine(db=db, bot=bot, i18n=i18n, settings=settings)
+        engine.on_housekeeping(lambda now: retention.purge_expired(db, now))
         dp = Dispatcher(
             storage=SQLiteStorage(db),
             settings=settings,
