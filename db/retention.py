@@ -26,8 +26,10 @@ async def purge_expired(db: Database, now: datetime) -> dict[str, int]:
         "conversations": await fsm_storage.purge_idle(db, now - CONVERSATION_IDLE),
         "invitations_expired": await invitations.expire(db, now),
     }
+    # The forgotten values leave the WAL too, and so do those of an erasure whose own
+    # checkpoint was kept from finishing (e.g. `admin erase-user` while the bot was busy).
+    await privacy.checkpoint(db)
     if any(done.values()):
-        await privacy.checkpoint(db)  # the forgotten values leave the WAL too
         log.info(
             "Retention: %d idle conversations forgotten, %d invitations expired",
             done["conversations"],
