@@ -23,6 +23,7 @@ from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.user import UserMiddleware
 from bot.polling import MAX_BACKOFF, DurablePolling
 from bot.rate_limit import RateLimitMiddleware
+from db import retention
 from db.database import Database
 from db.directory_import import load_starter_once
 from db.fsm_storage import SQLiteStorage
@@ -73,6 +74,7 @@ class Application:
         menus = CommandMenus(db, i18n, settings.default_language)
         # Timed work; features register their kinds on it here, before it starts.
         engine = Engine(db=db, bot=bot, i18n=i18n, settings=settings)
+        engine.on_housekeeping(lambda now: retention.purge_expired(db, now))
         dp = Dispatcher(
             storage=SQLiteStorage(db),
             settings=settings,

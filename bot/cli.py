@@ -5,6 +5,7 @@ python -m bot db migrate
 python -m bot admin add-caseworker TELEGRAM_ID --name "NAME"
 python -m bot admin remove-caseworker TELEGRAM_ID
 python -m bot admin list-staff
+python -m bot admin erase-user TELEGRAM_ID [--yes]
 python -m bot directory import FILE.csv [--skip-invalid]
 python -m bot directory export FILE.csv
 python -m bot directory load-starter | load-demo | remove-demo
@@ -73,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = admin.add_parser("export-user", help="everything stored about a person, as JSON")
     export.add_argument("telegram_id", type=int)
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    erase = admin.add_parser(
+        "erase-user", help="delete everything stored about a person (e.g. a former caseworker)"
+    )
+    erase.add_argument("telegram_id", type=int)
+    erase.add_argument("--yes", action="store_true", help="really delete (otherwise: a summary)")
 
     directory = sub.add_parser("directory", help="the service directory").add_subparsers(
         dest="action", required=True
@@ -178,6 +184,32 @@ def _export(telegram_id: int, output: str | None) -> Callable[[Database], Awaita
     return work
 
 
+def _erase_user(telegram_id: int, confirmed: bool) -> Callable[[Database], Awaitable[int]]:
+    async def work(db: Database) -> int:
+        refusal = await privacy.erase_refusal(db, telegram_id)
+        if refusal is not None:
+            print(f"Error: {refusal}. Nothing deleted.", file=sys.stderr)
+            return 1
+        found = {name: n for name, n in (await privacy.counts(db, telegram_id)).items() if n}
+        if not found:
+            print(f"Nothing is stored about {telegram_id}.")
+            return 0
+        summary = ", ".join(f"{name} {n}" for name, n in found.items())
+        if not confirmed:
+            print(f"Stored about {telegram_id} (rows): {summary}.")
+            print("Nothing deleted. Run again with --yes to delete it for good.")
+            return 1
+        client = await clients.get(db, telegram_id)
+        caseworker_id = client.caseworker_id if client else None
+        await privacy.erase(db, telegram_id, caseworker_id=caseworker_id)
+        print(f"Deleted everything stored about {telegram_id} ({summary}).")
+        if caseworker_id is not None:
+            print(f"They were a client of caseworker {caseworker_id}, who was not told.")
+        return 0
+
+    return work
+
+
 def _admin_action(
     args: argparse.Namespace, settings: Settings
 ) -> Callable[[Database], Awaitable[int]]:
@@ -189,6 +221,8 @@ def _admin_action(
         return _reassign(settings, args.client_id, args.caseworker_id)
     if args.action == "export-user":
         return _export(args.telegram_id, args.output)
+    if args.action == "erase-user":
+        return _erase_user(args.telegram_id, args.yes)
     return _list_staff
 
 

@@ -95,7 +95,8 @@ SELECT c.telegram_id, c.caseworker_id, c.label, c.telegram_name, c.status, c.lin
        (SELECT count(*) FROM checkins k WHERE k.client_id = c.telegram_id
         AND k.status = 'missed' AND k.closes_at >= :since) AS missed_30
 FROM clients c
-LEFT JOIN messages m ON m.client_id = c.telegram_id AND m.direction = 'in' AND m.read_at IS NULL
+LEFT JOIN messages m ON m.client_id = c.telegram_id AND m.caseworker_id = c.caseworker_id
+     AND m.direction = 'in' AND m.read_at IS NULL
 """
 
 
@@ -107,12 +108,24 @@ async def accept_invitation(
     async with db.transaction() as conn:
         invitation = await (
             await conn.execute(
-                "SELECT caseworker_id, label FROM invitations "
-                "WHERE id = ? AND status = 'pending' AND expires_at > ?",
-                (invitation_id, now),
+                "SELECT i.caseworker_id, i.label, i.status, i.expires_at, u.role "
+                "FROM invitations i LEFT JOIN users u ON u.telegram_id = i.caseworker_id "
+                "WHERE i.id = ?",
+                (invitation_id,),
             )
         ).fetchone()
-        if invitation is None:
+        # Revoked, or the inviter is no longer a caseworker: nobody joins through it.
+        if (
+            invitation is None
+            or invitation["status"] == "revoked"
+            or invitation["role"] != "caseworker"
+        ):
+            raise LinkError("invalid")
+        if invitation["status"] == "expired" or (
+            invitation["status"] == "pending" and invitation["expires_at"] <= now
+        ):
+            raise LinkError("expired")
+        if invitation["status"] != "pending":
             raise LinkError("used")
         person = await (
             await conn.execute(
@@ -132,7 +145,8 @@ async def accept_invitation(
             "ON CONFLICT (telegram_id) DO UPDATE SET caseworker_id = excluded.caseworker_id, "
             "label = excluded.label, telegram_name = excluded.telegram_name, status = 'active', "
             "consented_at = excluded.consented_at, linked_at = excluded.linked_at, "
-            "unreachable_since = NULL",
+            # Agreed to share locations with the previous officer, not with this one.
+            "unreachable_since = NULL, location_consent = NULL",
             (client_id, caseworker_id, invitation["label"], telegram_name, now, now, now),
         )
         await conn.execute(
@@ -223,11 +237,10 @@ async def reassign(
         await conn.execute(
             "UPDATE clients SET caseworker_id = ? WHERE telegram_id = ?", (caseworker_id, client_id)
         )
-        # Unread messages move with the client: the new officer should see them.
+        # The whole history moves with the client (the client is told so): the new officer
+        # continues the case. A re-invitation after archiving moves nothing.
         await conn.execute(
-            "UPDATE messages SET caseworker_id = ? WHERE client_id = ? AND direction = 'in' "
-            "AND read_at IS NULL",
-            (caseworker_id, client_id),
+            "UPDATE messages SET caseworker_id = ? WHERE client_id = ?", (caseworker_id, client_id)
         )
         await audit.record(
             conn,

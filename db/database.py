@@ -45,6 +45,7 @@ class Database:
             f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
+            "PRAGMA secure_delete=ON",  # deleted rows are overwritten, not left in free pages
         ):
             await conn.execute_fetchall(pragma)
         return conn

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
 
-from db.clock import now_db
+from db.clock import now_db, to_db
 from db.database import Database
 
 StateType = str | State | None
@@ -63,3 +64,8 @@ class SQLiteStorage(BaseStorage):
 
     async def close(self) -> None:
         """The database belongs to the application, which closes it."""
+
+
+async def purge_idle(db: Database, before: datetime) -> int:
+    """Forget conversations nobody touched since `before` (abandoned flows keep nothing)."""
+    return await db.execute("DELETE FROM fsm_state WHERE updated_at < ?", (to_db(before),))

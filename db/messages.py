@@ -184,11 +184,15 @@ async def mark_read(db: Database, client_id: int, caseworker_id: int) -> int:
     )
 
 
-async def history(db: Database, client_id: int, limit: int = 15) -> list[StoredMessage]:
+async def history(
+    db: Database, client_id: int, caseworker_id: int, limit: int = 15
+) -> list[StoredMessage]:
+    """The messages this client exchanged with this caseworker (an admin's reassignment moves
+    them all to the new caseworker; a later re-invitation by someone else does not)."""
     rows = await db.fetchall(
         "SELECT id, direction, kind, body, created_at, delivery FROM messages "
-        "WHERE client_id = ? ORDER BY id DESC LIMIT ?",
-        (client_id, limit),
+        "WHERE client_id = ? AND caseworker_id = ? ORDER BY id DESC LIMIT ?",
+        (client_id, caseworker_id, limit),
     )
     return [
         StoredMessage(

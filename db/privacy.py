@@ -1,12 +1,17 @@
 """Everything stored about one person: exported on request (right of access), deleted for real.
 
 Each feature that stores personal data adds its table here, so export and deletion
-can never forget it. Deletion order is children first.
+can never forget it; a table holding nothing about people goes in NOT_PERSONAL
+(tests/unit/test_privacy_tables.py fails on a table in neither). Export reads every
+column (`SELECT *`) but HIDDEN ones, so a new column is exported without anyone
+remembering to. Deletion runs children first, then checkpoints the WAL so the deleted
+values are gone from the files too (with `secure_delete`, set on every connection).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,82 +19,146 @@ from db import audit
 from db.clock import now_db
 from db.database import Database
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class PersonalTable:
-    name: str
-    select: str  # named parameter :id
+    name: str  # the key in the export
+    table: str
+    where: str  # the person's rows; named parameter :id
     erase: tuple[str, ...]  # statements that remove (or anonymise) the rows
+    hidden: tuple[str, ...] = ()  # columns never exported (secrets)
 
 
 FSM_KEY = "storage_key LIKE '%:' || :id || ':%'"
+# Audit details name staff by id under these keys (never texts or names).
+AUDIT_DETAIL_KEYS = ("caseworker_id", "from_caseworker", "to_caseworker", "client")
+_AUDIT_DETAILS = " OR ".join(f"json_extract(details, '$.{key}') = :id" for key in AUDIT_DETAIL_KEYS)
+# Convention for timed items: a payload that refers to a client names them under "client".
+_ITEM_ABOUT = "recipient_id = :id OR json_extract(payload, '$.client') = :id"
 
 PERSONAL_TABLES: tuple[PersonalTable, ...] = (
     PersonalTable(
         "directory_reports",
-        "SELECT entry_id, reason, comment, created_at, resolved_at FROM dir_report "
-        "WHERE reporter_id = :id ORDER BY id",
+        "dir_report",
+        "reporter_id = :id",
         # The directory keeps what was wrong with an entry (a reason code), not who said it.
         ("UPDATE dir_report SET reporter_id = 0, comment = '' WHERE reporter_id = :id",),
     ),
     PersonalTable(
         "checkins",
-        "SELECT planned_at, opens_at, closes_at, status, answered_at, latitude, longitude "
-        "FROM checkins WHERE client_id = :id ORDER BY id",
+        "checkins",
+        "client_id = :id",
         ("DELETE FROM checkins WHERE client_id = :id",),
     ),
     PersonalTable(
         "checkin_schedule",
-        "SELECT pattern, at_time, weekdays, every_n, window_hours, request_location, paused "
-        "FROM checkin_schedules WHERE client_id = :id",
+        "checkin_schedules",
+        "client_id = :id",
         ("DELETE FROM checkin_schedules WHERE client_id = :id",),
     ),
     PersonalTable(
+        # Sent to the person, or about them (a help alert to their caseworker).
         "scheduled_messages",
-        "SELECT kind, due_at, status FROM scheduled_items WHERE recipient_id = :id ORDER BY id",
-        ("DELETE FROM scheduled_items WHERE recipient_id = :id",),
+        "scheduled_items",
+        _ITEM_ABOUT,
+        (f"DELETE FROM scheduled_items WHERE {_ITEM_ABOUT}",),
     ),
     PersonalTable(
         "messages",
-        "SELECT id, direction, kind, body, created_at, delivery, read_at FROM messages "
-        "WHERE client_id = :id ORDER BY id",
+        "messages",
+        "client_id = :id",
         ("DELETE FROM messages WHERE client_id = :id",),
     ),
     PersonalTable(
+        # Staff side: what they wrote to clients. The clients keep their history, without
+        # the caseworker's id (0); what clients wrote is the clients' data, not exported here.
+        "messages_sent_as_caseworker",
+        "messages",
+        "caseworker_id = :id AND direction = 'out'",
+        ("UPDATE messages SET caseworker_id = 0 WHERE caseworker_id = :id",),
+    ),
+    PersonalTable(
+        # Staff side: the invitations they created keep only their outcome.
+        "invitations_created",
+        "invitations",
+        "caseworker_id = :id",
+        (
+            "UPDATE invitations SET caseworker_id = NULL, label = NULL, status = CASE status "
+            "WHEN 'pending' THEN 'revoked' ELSE status END WHERE caseworker_id = :id",
+        ),
+        hidden=("token_hash",),
+    ),
+    PersonalTable(
+        "working_hours",
+        "working_hours",
+        "caseworker_id = :id",
+        ("DELETE FROM working_hours WHERE caseworker_id = :id",),
+    ),
+    PersonalTable(
         "clients",
-        "SELECT caseworker_id, label, telegram_name, status, consented_at, linked_at, "
-        "last_contact_at, unreachable_since FROM clients WHERE telegram_id = :id",
+        "clients",
+        "telegram_id = :id",
         ("DELETE FROM clients WHERE telegram_id = :id",),
     ),
     PersonalTable(
         "conversation_state",
-        f"SELECT state, data, updated_at FROM fsm_state WHERE {FSM_KEY}",
+        "fsm_state",
+        FSM_KEY,
         (f"DELETE FROM fsm_state WHERE {FSM_KEY}",),
     ),
     PersonalTable(
         "audit_log",
-        "SELECT at, action, actor_id, subject_id FROM audit_log "
-        "WHERE subject_id = :id OR actor_id = :id ORDER BY id",
+        "audit_log",
+        f"subject_id = :id OR actor_id = :id OR {_AUDIT_DETAILS}",
         (
             # The trail of actions stays; who they were about does not.
             "UPDATE audit_log SET subject_id = NULL WHERE subject_id = :id",
             "UPDATE audit_log SET actor_id = NULL WHERE actor_id = :id",
+            *(
+                f"UPDATE audit_log SET details = json_set(details, '$.{key}', json('null')) "
+                f"WHERE json_extract(details, '$.{key}') = :id"
+                for key in AUDIT_DETAIL_KEYS
+            ),
         ),
     ),
     PersonalTable(
         "users",
-        "SELECT telegram_id, role, language, timezone, display_name, created_at, updated_at "
-        "FROM users WHERE telegram_id = :id",
+        "users",
+        "telegram_id = :id",
         ("DELETE FROM users WHERE telegram_id = :id",),
     ),
 )
+
+# Tables that hold nothing about a person (the directory is public data; dir_report is
+# personal and listed above). Prefixes cover FTS5's own tables.
+NOT_PERSONAL = frozenset(
+    {
+        "schema_migrations",
+        "dir_category",
+        "dir_organization",
+        "dir_place",
+        "dir_entry",
+        "dir_entry_category",
+        "dir_phone",
+        "dir_schedule",
+        "dir_meta",
+    }
+)
+NOT_PERSONAL_PREFIXES = ("sqlite_", "dir_fts")
 
 
 async def export(db: Database, telegram_id: int) -> dict[str, Any]:
     tables: dict[str, list[dict[str, Any]]] = {}
     for table in PERSONAL_TABLES:
-        rows = await db.fetchall(table.select, {"id": telegram_id})
-        tables[table.name] = [dict(row) for row in rows]
+        rows = await db.fetchall(
+            f"SELECT * FROM {table.table} WHERE {table.where} ORDER BY rowid",
+            {"id": telegram_id},
+        )
+        tables[table.name] = [
+            {k: v for k, v in dict(row).items() if k not in table.hidden} for row in rows
+        ]
     return {"telegram_id": telegram_id, "exported_at": now_db(), "data": tables}
 
 
@@ -104,3 +173,59 @@ async def erase(db: Database, telegram_id: int, *, caseworker_id: int | None) ->
             for statement in table.erase:
                 await conn.execute(statement, {"id": telegram_id})
         await audit.record(conn, "person.deleted", actor_id=None, caseworker_id=caseworker_id)
+    await checkpoint(db)
+
+
+async def checkpoint(db: Database) -> bool:
+    """Copy the WAL into the database file and truncate it, so deleted values leave both files.
+
+    Runs on the reader connection (never inside a transaction); it waits for a running write
+    up to the busy timeout. False when other connections kept it from finishing (the next
+    erase or the periodic purge tries again).
+    """
+    rows = list(await db.reader.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+    busy = bool(rows and rows[0][0])
+    if busy:
+        log.warning("WAL checkpoint after a deletion could not finish; retried later")
+    return not busy
+
+
+async def has_history(db: Database, telegram_id: int) -> bool:
+    """Whether the person is more than a first contact: a case (even archived) or staff data."""
+    found = await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM clients WHERE telegram_id = :id) "
+        "OR EXISTS (SELECT 1 FROM invitations WHERE caseworker_id = :id) "
+        "OR EXISTS (SELECT 1 FROM messages WHERE caseworker_id = :id) "
+        "OR EXISTS (SELECT 1 FROM working_hours WHERE caseworker_id = :id) "
+        "OR EXISTS (SELECT 1 FROM users WHERE telegram_id = :id AND role <> 'client')",
+        {"id": telegram_id},
+    )
+    return bool(found)
+
+
+async def erase_refusal(db: Database, telegram_id: int) -> str | None:
+    """Why this person cannot be erased now (English, for the command line), or None."""
+    role = await db.fetchval("SELECT role FROM users WHERE telegram_id = ?", (telegram_id,))
+    if role == "admin":
+        return f"{telegram_id} is an administrator: remove the id from ADMIN_IDS and restart first"
+    clients = await db.fetchval(
+        "SELECT count(*) FROM clients WHERE caseworker_id = ?", (telegram_id,)
+    )
+    if clients:
+        return (
+            f"{telegram_id} still has {clients} clients; reassign them first "
+            "(python -m bot admin reassign CLIENT_ID CASEWORKER_ID)"
+        )
+    return None
+
+
+async def counts(db: Database, telegram_id: int) -> dict[str, int]:
+    """How many rows each personal table holds about the person (for a confirmation)."""
+    found: dict[str, int] = {}
+    for table in PERSONAL_TABLES:
+        found[table.name] = int(
+            await db.fetchval(
+                f"SELECT count(*) FROM {table.table} WHERE {table.where}", {"id": telegram_id}
+            )
+        )
+    return found

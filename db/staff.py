@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from db import audit
+from db.clock import now_db
 from db.database import Database
 from db.users import Role, upsert_role
 
@@ -73,4 +74,16 @@ async def remove_caseworker(db: Database, telegram_id: int, *, actor_id: int | N
             "UPDATE users SET role = 'client', display_name = NULL WHERE telegram_id = ?",
             (telegram_id,),
         )
-        await audit.record(conn, "caseworker.removed", actor_id=actor_id, subject_id=telegram_id)
+        # Their links stop working with their role: nobody can join a former caseworker.
+        revoked = await conn.execute(
+            "UPDATE invitations SET status = 'revoked', label = NULL, used_at = ? "
+            "WHERE caseworker_id = ? AND status = 'pending'",
+            (now_db(), telegram_id),
+        )
+        await audit.record(
+            conn,
+            "caseworker.removed",
+            actor_id=actor_id,
+            subject_id=telegram_id,
+            invitations_revoked=revoked.rowcount,
+        )

@@ -247,7 +247,7 @@ async def show_history(
     client = await owned_client(callback_data.client_id, user, db, callback_answer)
     if client is None or not isinstance(query.message, Message):
         return
-    history = await messages.history(db, client.telegram_id)
+    history = await messages.history(db, client.telegram_id, user.telegram_id)
     await messages.mark_read(db, client.telegram_id, user.telegram_id)
     if not history:
         await query.message.answer(

@@ -33,7 +33,8 @@ async def ask(message: Message, user: User) -> None:
         _(
             "This deletes everything the bot stores about you: your profile, your messages "
             "with your officer, your check-ins and appointments. Your officer is told that you "
-            "left. This cannot be undone. Delete?"
+            "left. Copies already delivered to your officer's Telegram chat stay there: the bot "
+            "cannot delete them. This cannot be undone. Delete?"
         ),
         reply_markup=builder.as_markup(),
     )

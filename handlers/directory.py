@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -22,6 +26,7 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    TelegramObject,
 )
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
@@ -134,12 +139,13 @@ async def open_directory(
     db: Database,
     i18n: I18n,
     state: FSMContext,
+    searches: SearchMemory,
     command: CommandObject | None = None,
 ) -> None:
     await leave_directory_state(state)
     words = (command.args or "").strip() if command is not None else ""
     if words:
-        await run_search(message, words, user, db, i18n, state)
+        await run_search(message, words, user, db, i18n, state, searches)
         return
     text, markup = await home(db, user, i18n.current_locale)
     await message.answer(text, reply_markup=markup)
@@ -286,22 +292,77 @@ async def search_screen(
     return results_screen(query_text, items, seq, page, language)
 
 
+class SearchMemory:
+    """Each person's latest search, in memory only: search words never reach the database.
+
+    The page buttons carry a sequence number; the words are kept for `ttl` seconds (after
+    that, or after a restart, a page button says the search is out of date). At most
+    `limit` people are remembered, the least recent forgotten first.
+    """
+
+    def __init__(
+        self,
+        ttl: float = 3600.0,
+        limit: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self.clock = clock
+        self._latest: dict[int, tuple[int, str, float]] = {}  # user → (seq, words, expires)
+        # A fresh start per process, so a button from before a restart matches nothing.
+        self._seq = secrets.randbelow(1_000_000_000)
+
+    def remember(self, user_id: int, words: str) -> int:
+        self._seq = self._seq % 1_000_000_000 + 1
+        self._latest.pop(user_id, None)  # re-inserted last: the dict stays in recency order
+        now = self.clock()
+        self._latest[user_id] = (self._seq, words, now + self.ttl)
+        while self._latest:
+            oldest = next(iter(self._latest))
+            if len(self._latest) <= self.limit and self._latest[oldest][2] > now:
+                break
+            del self._latest[oldest]
+        return self._seq
+
+    def recall(self, user_id: int, seq: int) -> str | None:
+        found = self._latest.get(user_id)
+        if found is None or found[0] != seq:
+            return None
+        if found[2] <= self.clock():
+            del self._latest[user_id]
+            return None
+        return found[1]
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+
 async def run_search(
-    message: Message, text: str, user: User, db: Database, i18n: I18n, state: FSMContext
+    message: Message,
+    text: str,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    state: FSMContext,
+    searches: SearchMemory,
 ) -> None:
     query_text = " ".join(text.split())[:MAX_QUERY]
-    data = await state.get_data()
-    seq = int(data.get("dir_seq", 0)) % 1_000_000 + 1
     await state.set_state(None)
-    await state.update_data(dir_query=query_text, dir_seq=seq)
+    seq = searches.remember(user.telegram_id, query_text)
     reply, markup = await search_screen(db, user, query_text, seq, 0, i18n.current_locale)
     await message.answer(reply, reply_markup=markup)
 
 
 async def search_text(
-    message: Message, user: User, db: Database, i18n: I18n, state: FSMContext
+    message: Message,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    state: FSMContext,
+    searches: SearchMemory,
 ) -> None:
-    await run_search(message, message.text or "", user, db, i18n, state)
+    await run_search(message, message.text or "", user, db, i18n, state, searches)
 
 
 async def search_page(
@@ -311,16 +372,16 @@ async def search_page(
     db: Database,
     i18n: I18n,
     bot: Bot,
-    state: FSMContext,
+    searches: SearchMemory,
     callback_answer: CallbackAnswer,
 ) -> None:
-    data = await state.get_data()
-    if data.get("dir_seq") != callback_data.seq or not data.get("dir_query"):
+    words = searches.recall(user.telegram_id, callback_data.seq)
+    if not words:
         callback_answer.text = _("This search is out of date. Please search again.")
         callback_answer.show_alert = True
         return
     text, markup = await search_screen(
-        db, user, str(data["dir_query"]), callback_data.seq, callback_data.page, i18n.current_locale
+        db, user, words, callback_data.seq, callback_data.page, i18n.current_locale
     )
     await show(query, bot, text, markup)
 
@@ -375,9 +436,10 @@ async def got_location(
     category = None
     if await state.get_state() == Directory.location.state:
         data = await state.get_data()
-        category_id = int(data.get("dir_near_cat") or 0)
+        category_id = int(data.pop("dir_near_cat", None) or 0)
         category = await directory.category(db, category_id) if category_id else None
         await state.set_state(None)
+        await state.set_data(data)  # what was looked for is not kept either
     admin = is_admin(user)
     hits = await directory.nearest(
         db,
@@ -558,6 +620,18 @@ async def notify_admins(
 
 def create_router() -> Router:
     router = Router(name="directory")
+    searches = SearchMemory()  # per application, like the router
+
+    async def with_searches(
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        data["searches"] = searches
+        return await handler(event, data)
+
+    router.message.middleware(with_searches)
+    router.callback_query.middleware(with_searches)
     not_command = F.text & ~F.text.startswith("/")
     router.message.register(open_directory, Command("services"))
     router.message.register(open_directory, MenuButton(Label.SERVICES))

@@ -10,7 +10,8 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -23,6 +24,7 @@ from bot.roles import HasRole, restrict
 from db import invitations
 from db.database import Database
 from db.users import Role, User
+from handlers.texts import clip
 
 MAX_LABEL = 64
 
@@ -33,6 +35,17 @@ class Inviting(StatesGroup):
 
 class SkipLabel(CallbackData, prefix="inv"):
     pass
+
+
+class InvitationList(CallbackData, prefix="invls"):
+    pass
+
+
+class InvitationRevoke(CallbackData, prefix="invrv"):
+    invitation_id: int
+
+
+LIST_LIMIT = 20  # newest first; a caseworker rarely has this many links out
 
 
 def qr_png(link: str) -> bytes:
@@ -46,6 +59,7 @@ async def ask_label(message: Message, state: FSMContext) -> None:
     await state.set_state(Inviting.label)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip"), callback_data=SkipLabel())
+    builder.button(text=_("📋 My invitations"), callback_data=InvitationList())
     await message.answer(
         _(
             "Who is this invitation for? Send a name or a case number: only you will see it. "
@@ -123,6 +137,67 @@ async def _create(
     )
 
 
+async def list_view(
+    user: User, db: Database, locale: str, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Pending invitations with their expiry and a Revoke button each."""
+    found = await invitations.pending_for(db, user.telegram_id, LIST_LIMIT + 1)
+    if not found:
+        return _("You have no pending invitations. Create one with /invite."), None
+    zone = settings.zone_for(user.timezone)
+    lines = [_("<b>My invitations</b>")]
+    builder = InlineKeyboardBuilder()
+    for invitation in found[:LIST_LIMIT]:
+        name = invitation.label or _("(no name)")
+        until = format_datetime(invitation.expires_at, locale, zone, "medium")
+        lines.append(_("• {name}. Valid until {until}").format(name=html.quote(name), until=until))
+        builder.button(
+            text=_("✖ Revoke: {name}").format(name=clip(name, 30)),
+            callback_data=InvitationRevoke(invitation_id=invitation.id),
+        )
+    if len(found) > LIST_LIMIT:
+        lines.append("…")
+    builder.adjust(1)
+    return "\n".join(lines), builder.as_markup()
+
+
+async def show_invitations(
+    query: CallbackQuery,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    settings: Settings,
+    state: FSMContext,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    if await state.get_state() == Inviting.label.state:
+        await state.clear()  # not creating one after all
+        await query.message.edit_reply_markup(reply_markup=None)
+    text, markup = await list_view(user, db, i18n.current_locale, settings)
+    await query.message.answer(text, reply_markup=markup)
+
+
+async def revoke(
+    query: CallbackQuery,
+    callback_data: InvitationRevoke,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    # Only the caseworker's own pending invitation: a forged or foreign id changes nothing.
+    if not await invitations.revoke(db, callback_data.invitation_id, user.telegram_id):
+        callback_answer.text = _("This invitation is no longer pending.")
+        callback_answer.show_alert = True
+        return
+    callback_answer.text = _("Revoked: the link no longer works.")
+    if isinstance(query.message, Message):
+        text, markup = await list_view(user, db, i18n.current_locale, settings)
+        await query.message.edit_text(text, reply_markup=markup)
+
+
 def create_router() -> Router:
     router = Router(name="invite")
     restrict(router, HasRole(Role.CASEWORKER))
@@ -130,4 +205,6 @@ def create_router() -> Router:
     router.message.register(ask_label, MenuButton(Label.INVITE))
     router.message.register(label_given, Inviting.label)
     router.callback_query.register(label_skipped, SkipLabel.filter())
+    router.callback_query.register(show_invitations, InvitationList.filter())
+    router.callback_query.register(revoke, InvitationRevoke.filter())
     return router

@@ -54,6 +54,10 @@ def consent_buttons() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+# Why accepting failed (db.clients.accept_invitation) → what the person is told.
+LINK_PROBLEMS = {"invalid": Problem.UNKNOWN, "expired": Problem.EXPIRED, "used": Problem.USED}
+
+
 def problem_text(problem: Problem) -> str:
     if problem is Problem.USED:
         return _("This invitation has already been used. Ask your officer for a new one.")
@@ -148,7 +152,7 @@ async def agree(
         callback_answer.text = (
             _("You are already connected with your probation officer.")
             if exc.code == "linked"
-            else problem_text(Problem.USED)
+            else problem_text(LINK_PROBLEMS.get(exc.code, Problem.USED))
         )
         callback_answer.show_alert = True
         return
@@ -170,18 +174,26 @@ async def agree(
     )
     client = await clients.get(db, user.telegram_id)
     name = html.quote(client.name if client else str(user.telegram_id))
+    # Whoever holds the link can join: the caseworker sees who actually did.
+    joiner = html.quote(query.from_user.first_name)
+    labelled = client is not None and client.label is not None
 
     def joined(_recipient: User) -> tuple[str, InlineKeyboardMarkup]:
         builder = InlineKeyboardBuilder()
         builder.button(
             text=_("Open client card"), callback_data=ClientCard(client_id=user.telegram_id)
         )
-        return (
-            _(
+        if not labelled:
+            text = _(
                 "✅ {name} accepted your invitation and agreed. They are in your caseload now."
-            ).format(name=name),
-            builder.as_markup(),
-        )
+            ).format(name=name)
+        else:
+            text = _(
+                "✅ The invitation for {name} was accepted by {telegram_name} (name in "
+                "Telegram), who agreed. Check that this is the right person: they are in your "
+                "caseload now."
+            ).format(name=name, telegram_name=joiner)
+        return text, builder.as_markup()
 
     await notify(bot, db, i18n, caseworker_id, joined)
 
@@ -202,17 +214,24 @@ async def decline(
         callback_answer.show_alert = True
         return
     await invitations.decline(db, invitation.id)
-    # Nothing about the person is kept: not even their language or this conversation.
-    await privacy.erase(db, user.telegram_id, caseworker_id=None)
+    # A first contact keeps nothing, not even their language or this conversation. Someone
+    # with a case (e.g. archived) or a staff past keeps it: only the decline is recorded.
+    keeps = await privacy.has_history(db, user.telegram_id)
+    if not keeps:
+        await privacy.erase(db, user.telegram_id, caseworker_id=None)
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-    await bot.send_message(
-        user.telegram_id,
-        _(
+    if keeps:
+        text = _(
+            "You declined. Only that is recorded; what the bot stored about you before is "
+            "unchanged (/privacy explains it, /delete_me deletes it)."
+        )
+    else:
+        text = _(
             "You declined. Nothing about you has been kept, only the fact that the invitation "
             "was declined. You can still read /help and /privacy."
-        ),
-    )
+        )
+    await bot.send_message(user.telegram_id, text)
     label = html.quote(invitation.label) if invitation.label else None
 
     def declined(_recipient: User) -> tuple[str, None]:

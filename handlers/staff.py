@@ -168,7 +168,10 @@ async def reassign_client(
         i18n,
         client_id,
         lambda _r: (
-            _("Your probation officer is now {officer}.").format(officer=officer_display),
+            _(
+                "Your probation officer is now {officer}. Your messages with the bot so far "
+                "were handed over to them."
+            ).format(officer=officer_display),
             None,
         ),
     )

@@ -64,9 +64,9 @@ async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
     assert "✉️ Инспекторға жазу" in [b for row in person.reply_buttons() for b in row]
 
     joined = officer.last
-    assert (
-        joined.text
-        == "✅ Case <17> accepted your invitation and agreed. They are in your caseload now."
+    assert joined.text == (
+        "✅ The invitation for Case <17> was accepted by Arman (name in Telegram), who agreed. "
+        "Check that this is the right person: they are in your caseload now."
     )
     linked = await users.get(app.db, 402)
     assert linked is not None
