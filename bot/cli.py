@@ -141,31 +141,15 @@ async def _list_staff(db: Database) -> int:
     return 0
 
 
-def _reassign(
-    settings: Settings, client_id: int, caseworker_id: int
-) -> Callable[[Database], Awaitable[int]]:
+def _reassign(client_id: int, caseworker_id: int) -> Callable[[Database], Awaitable[int]]:
     async def work(db: Database) -> int:
-        from bot.app import create_bot
-        from bot.i18n import create_i18n
         from handlers.staff import reassign_client
 
-        if settings.bot_token is None:
-            await clients.reassign(db, client_id, caseworker_id, actor_id=None)
-            print("Reassigned. BOT_TOKEN is not set, so nobody was told: tell the client yourself.")
-            return 0
-        bot = create_bot(settings)
-        try:
-            await reassign_client(
-                db,
-                bot,
-                create_i18n(settings.default_language),
-                client_id,
-                caseworker_id,
-                actor_id=None,
-            )
-        finally:
-            await bot.session.close()
-        print("Reassigned; the client and the new caseworker were told.")
+        await reassign_client(db, client_id, caseworker_id, actor_id=None)
+        print(
+            "Reassigned. The running bot tells the client and both caseworkers within a minute "
+            "(or when it next starts)."
+        )
         return 0
 
     return work
@@ -218,7 +202,7 @@ def _admin_action(
     if args.action == "remove-caseworker":
         return _remove(args.telegram_id)
     if args.action == "reassign":
-        return _reassign(settings, args.client_id, args.caseworker_id)
+        return _reassign(args.client_id, args.caseworker_id)
     if args.action == "export-user":
         return _export(args.telegram_id, args.output)
     if args.action == "erase-user":

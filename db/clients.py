@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,6 +12,9 @@ import aiosqlite
 from db import audit
 from db.clock import from_db, to_db, utcnow
 from db.database import Database
+
+# Work a caller adds to a transaction of this module (e.g. storing a notice about it).
+Then = Callable[[aiosqlite.Connection], Awaitable[object]]
 
 # A message from a client left unread this long puts the client on top of the caseload.
 UNREAD_ATTENTION_AFTER = timedelta(hours=4)
@@ -101,9 +105,16 @@ LEFT JOIN messages m ON m.client_id = c.telegram_id AND m.caseworker_id = c.case
 
 
 async def accept_invitation(
-    db: Database, invitation_id: int, client_id: int, telegram_name: str | None
+    db: Database,
+    invitation_id: int,
+    client_id: int,
+    telegram_name: str | None,
+    *,
+    then: Then | None = None,
 ) -> int:
-    """Links the person to the inviting caseworker; returns the caseworker's id."""
+    """Links the person to the inviting caseworker; returns the caseworker's id.
+
+    `then(conn)` runs inside the same transaction (a feature storing its notice)."""
     now = to_db(utcnow())
     async with db.transaction() as conn:
         invitation = await (
@@ -161,6 +172,8 @@ async def accept_invitation(
             invitation_id=invitation_id,
             caseworker_id=caseworker_id,
         )
+        if then is not None:
+            await then(conn)
     return caseworker_id
 
 
@@ -215,9 +228,16 @@ async def set_status_in(
 
 
 async def reassign(
-    db: Database, client_id: int, caseworker_id: int, *, actor_id: int | None
+    db: Database,
+    client_id: int,
+    caseworker_id: int,
+    *,
+    actor_id: int | None,
+    then: Then | None = None,
 ) -> int:
-    """Moves a client to another caseworker; returns the previous caseworker's id."""
+    """Moves a client to another caseworker; returns the previous caseworker's id.
+
+    `then(conn)` runs inside the same transaction (storing the notices about it)."""
     async with db.transaction() as conn:
         client = await (
             await conn.execute(
@@ -250,6 +270,8 @@ async def reassign(
             from_caseworker=previous,
             to_caseworker=caseworker_id,
         )
+        if then is not None:
+            await then(conn)
     return previous
 
 

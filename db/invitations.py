@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+import aiosqlite
 
 from db import audit
 from db.clock import from_db, to_db, utcnow
@@ -91,8 +94,15 @@ async def _usable(where: str, value: object, db: Database) -> Invitation | Probl
     return invitation
 
 
-async def decline(db: Database, invitation_id: int) -> bool:
-    """Only the fact of the decline is kept: the caseworker's label goes too."""
+async def decline(
+    db: Database,
+    invitation_id: int,
+    *,
+    then: Callable[[aiosqlite.Connection], Awaitable[object]] | None = None,
+) -> bool:
+    """Only the fact of the decline is kept: the caseworker's label goes too.
+
+    `then(conn)` runs in the same transaction when the decline happened (a notice)."""
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "UPDATE invitations SET status = 'declined', label = NULL, used_at = ? "
@@ -103,6 +113,8 @@ async def decline(db: Database, invitation_id: int) -> bool:
             await audit.record(
                 conn, "invitation.declined", actor_id=None, invitation_id=invitation_id
             )
+            if then is not None:
+                await then(conn)
     return bool(cursor.rowcount)
 
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import aiosqlite
 
 from db import audit
 from db.clock import now_db
@@ -35,8 +38,19 @@ FSM_KEY = "storage_key LIKE '%:' || :id || ':%'"
 # Audit details name staff by id under these keys (never texts or names).
 AUDIT_DETAIL_KEYS = ("caseworker_id", "from_caseworker", "to_caseworker", "client")
 _AUDIT_DETAILS = " OR ".join(f"json_extract(details, '$.{key}') = :id" for key in AUDIT_DETAIL_KEYS)
-# Convention for timed items: a payload that refers to a client names them under "client".
-_ITEM_ABOUT = "recipient_id = :id OR json_extract(payload, '$.client') = :id"
+# Convention for timed items: a payload that refers to a client names them under "client"
+# (a member of staff under "staff").
+_ITEM_ABOUT = (
+    "recipient_id = :id OR json_extract(payload, '$.client') = :id "
+    "OR json_extract(payload, '$.staff') = :id"
+)
+# Who sent an update waiting in the inbox (bot/polling.py): rows live only while handled.
+_UPDATE_FROM = (
+    "coalesce(json_extract(payload, '$.message.from.id'), "
+    "json_extract(payload, '$.callback_query.from.id'), "
+    "json_extract(payload, '$.edited_message.from.id'), "
+    "json_extract(payload, '$.my_chat_member.from.id')) = :id"
+)
 
 PERSONAL_TABLES: tuple[PersonalTable, ...] = (
     PersonalTable(
@@ -103,6 +117,13 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         ("DELETE FROM clients WHERE telegram_id = :id",),
     ),
     PersonalTable(
+        # Their updates not yet handled (seconds, normally): texts included.
+        "pending_updates",
+        "inbox",
+        _UPDATE_FROM,
+        (f"DELETE FROM inbox WHERE {_UPDATE_FROM}",),
+    ),
+    PersonalTable(
         "conversation_state",
         "fsm_state",
         FSM_KEY,
@@ -144,6 +165,7 @@ NOT_PERSONAL = frozenset(
         "dir_phone",
         "dir_schedule",
         "dir_meta",
+        "inbox_offset",  # one number: the last update id fetched
     }
 )
 NOT_PERSONAL_PREFIXES = ("sqlite_", "dir_fts")
@@ -166,13 +188,23 @@ def export_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
 
 
-async def erase(db: Database, telegram_id: int, *, caseworker_id: int | None) -> None:
-    """Deletes the person's data in one transaction; the audit keeps a row without them."""
+async def erase(
+    db: Database,
+    telegram_id: int,
+    *,
+    caseworker_id: int | None,
+    then: Callable[[aiosqlite.Connection], Awaitable[object]] | None = None,
+) -> None:
+    """Deletes the person's data in one transaction; the audit keeps a row without them.
+
+    `then(conn)` runs at the end of that transaction (the notice to their caseworker)."""
     async with db.transaction() as conn:
         for table in PERSONAL_TABLES:
             for statement in table.erase:
                 await conn.execute(statement, {"id": telegram_id})
         await audit.record(conn, "person.deleted", actor_id=None, caseworker_id=caseworker_id)
+        if then is not None:
+            await then(conn)
     await checkpoint(db)
 
 

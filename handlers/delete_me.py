@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router, html
+from typing import Any
+
+import aiosqlite
+from aiogram import Router, html
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.notify import notify
+from bot.i18n import N_
 from db import clients, privacy
+from db.clock import utcnow
 from db.database import Database
 from db.users import User
+from handlers.notices import Rendered, notify_in, renderer
+from scheduler.context import Delivery
+from scheduler.engine import Engine
+
+CLIENT_DELETED = N_("{name} deleted their data from the bot and is no longer on your caseload.")
 
 
 class DeleteMe(CallbackData, prefix="del"):
@@ -45,8 +53,7 @@ async def answer(
     callback_data: DeleteMe,
     user: User,
     db: Database,
-    bot: Bot,
-    i18n: I18n,
+    engine: Engine,
     state: FSMContext,
 ) -> None:
     if not isinstance(query.message, Message):
@@ -57,29 +64,32 @@ async def answer(
         return
     client = await clients.get(db, user.telegram_id)
     await state.clear()
+
+    async def tell_officer(conn: aiosqlite.Connection) -> None:
+        # The notice carries the name: nothing else keeps it now (emptied once sent).
+        if client is not None:
+            await notify_in(
+                conn, recipient_id=client.caseworker_id, code="client_deleted", name=client.name
+            )
+
     await privacy.erase(
-        db, user.telegram_id, caseworker_id=client.caseworker_id if client else None
+        db,
+        user.telegram_id,
+        caseworker_id=client.caseworker_id if client else None,
+        then=tell_officer,
     )
+    engine.poke(utcnow())
     await query.message.answer(
         _(
             "Your data has been deleted. If you write to the bot again, it starts from the beginning."
         ),
         reply_markup=ReplyKeyboardRemove(),
     )
-    if client is not None:
-        name = html.quote(client.name)
-        await notify(
-            bot,
-            db,
-            i18n,
-            client.caseworker_id,
-            lambda _recipient: (
-                _(
-                    "{name} deleted their data from the bot and is no longer on your caseload."
-                ).format(name=name),
-                None,
-            ),
-        )
+
+
+@renderer("client_deleted")
+async def client_deleted(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    return delivery.gettext(CLIENT_DELETED, name=html.quote(str(values.get("name", "")))), None
 
 
 def create_router() -> Router:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiosqlite
 from aiogram import Bot, F, Router, html
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
@@ -13,16 +16,27 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from bot.menu import main_menu
-from bot.notify import notify
 from db import clients, invitations, privacy, users
 from db.clients import LinkError
+from db.clock import utcnow
 from db.database import Database
 from db.invitations import Invitation, Problem
 from db.users import User
 from handlers.caseload import ClientCard
+from handlers.notices import Rendered, notify_in, renderer
 from handlers.texts import officer_name
+from scheduler.context import Delivery
+from scheduler.engine import Engine
+
+JOINED = N_("✅ {name} accepted your invitation and agreed. They are in your caseload now.")
+JOINED_AS = N_(
+    "✅ The invitation for {name} was accepted by {telegram_name} (name in Telegram), who agreed. Check that this is the right person: they are in your caseload now."
+)
+DECLINED = N_("The invitation for {name} was declined.")
+DECLINED_UNLABELLED = N_("An invitation you created was declined.")
+OPEN_CARD = N_("Open client card")
 
 
 class Onboarding(StatesGroup):
@@ -134,6 +148,7 @@ async def agree(
     db: Database,
     i18n: I18n,
     bot: Bot,
+    engine: Engine,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -143,9 +158,18 @@ async def agree(
         callback_answer.text = problem_text(invitation)
         callback_answer.show_alert = True
         return
+
+    async def tell_officer(conn: aiosqlite.Connection) -> None:
+        await notify_in(
+            conn,
+            recipient_id=invitation.caseworker_id,
+            code="client_joined",
+            client=user.telegram_id,
+        )
+
     try:
         caseworker_id = await clients.accept_invitation(
-            db, invitation.id, user.telegram_id, query.from_user.first_name
+            db, invitation.id, user.telegram_id, query.from_user.first_name, then=tell_officer
         )
     except LinkError as exc:
         await state.clear()
@@ -172,30 +196,28 @@ async def agree(
         ).format(officer=officer),
         reply_markup=main_menu(linked),
     )
-    client = await clients.get(db, user.telegram_id)
-    name = html.quote(client.name if client else str(user.telegram_id))
-    # Whoever holds the link can join: the caseworker sees who actually did.
-    joiner = html.quote(query.from_user.first_name)
-    labelled = client is not None and client.label is not None
+    engine.poke(utcnow())
 
-    def joined(_recipient: User) -> tuple[str, InlineKeyboardMarkup]:
-        builder = InlineKeyboardBuilder()
-        builder.button(
-            text=_("Open client card"), callback_data=ClientCard(client_id=user.telegram_id)
+
+@renderer("client_joined")
+async def client_joined(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    client = await clients.get(delivery.db, int(values.get("client", 0)))
+    if client is None or client.caseworker_id != delivery.item.recipient_id:
+        return None
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=delivery.gettext(OPEN_CARD), callback_data=ClientCard(client_id=client.telegram_id)
+    )
+    if client.label is None:
+        text = delivery.gettext(JOINED, name=html.quote(client.name))
+    else:
+        # Whoever holds the link can join: the caseworker sees who actually did.
+        text = delivery.gettext(
+            JOINED_AS,
+            name=html.quote(client.label),
+            telegram_name=html.quote(client.telegram_name or "—"),
         )
-        if not labelled:
-            text = _(
-                "✅ {name} accepted your invitation and agreed. They are in your caseload now."
-            ).format(name=name)
-        else:
-            text = _(
-                "✅ The invitation for {name} was accepted by {telegram_name} (name in "
-                "Telegram), who agreed. Check that this is the right person: they are in your "
-                "caseload now."
-            ).format(name=name, telegram_name=joiner)
-        return text, builder.as_markup()
-
-    await notify(bot, db, i18n, caseworker_id, joined)
+    return text, builder.as_markup()
 
 
 async def decline(
@@ -204,6 +226,7 @@ async def decline(
     db: Database,
     i18n: I18n,
     bot: Bot,
+    engine: Engine,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -213,7 +236,18 @@ async def decline(
         callback_answer.text = problem_text(invitation)
         callback_answer.show_alert = True
         return
-    await invitations.decline(db, invitation.id)
+
+    async def tell_officer(conn: aiosqlite.Connection) -> None:
+        # The label is the caseworker's own note; the notice keeps it only until it is sent.
+        await notify_in(
+            conn,
+            recipient_id=invitation.caseworker_id,
+            code="invitation_declined",
+            label=invitation.label,
+        )
+
+    await invitations.decline(db, invitation.id, then=tell_officer)
+    engine.poke(utcnow())
     # A first contact keeps nothing, not even their language or this conversation. Someone
     # with a case (e.g. archived) or a staff past keeps it: only the decline is recorded.
     keeps = await privacy.has_history(db, user.telegram_id)
@@ -232,14 +266,14 @@ async def decline(
             "was declined. You can still read /help and /privacy."
         )
     await bot.send_message(user.telegram_id, text)
-    label = html.quote(invitation.label) if invitation.label else None
 
-    def declined(_recipient: User) -> tuple[str, None]:
-        if label:
-            return _("The invitation for {name} was declined.").format(name=label), None
-        return _("An invitation you created was declined."), None
 
-    await notify(bot, db, i18n, invitation.caseworker_id, declined)
+@renderer("invitation_declined")
+async def invitation_declined(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    label = values.get("label")
+    if label:
+        return delivery.gettext(DECLINED, name=html.quote(str(label))), None
+    return delivery.gettext(DECLINED_UNLABELLED), None
 
 
 def create_router() -> Router:

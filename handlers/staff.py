@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router, html
+from typing import Any
+
+import aiosqlite
+from aiogram import Router, html
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.i18n import N_
 from bot.menu import Label, MenuButton
-from bot.notify import notify
 from bot.roles import admins_only, restrict
 from db import clients, users
 from db.clients import LinkError
+from db.clock import utcnow
 from db.database import Database
 from db.users import Role, User
-from handlers.texts import chunks, clip, officer_name
+from handlers.caseload import ClientCard
+from handlers.notices import Rendered, notify_in, renderer
+from handlers.texts import OFFICER_FALLBACK, chunks, clip
+from scheduler.context import Delivery
+from scheduler.engine import Engine
+
+NEW_OFFICER = N_(
+    "Your probation officer is now {officer}. Your messages with the bot so far were handed over to them."
+)
+ASSIGNED = N_("A client was assigned to you: {name}. See «🗂 My clients».")
+MOVED = N_("{name} was reassigned to another caseworker by an administrator.")
+OPEN_CARD = N_("Open client card")
 
 
 class StaffCaseworker(CallbackData, prefix="sc"):
@@ -130,15 +144,12 @@ async def reassign(
     callback_data: StaffReassign,
     user: User,
     db: Database,
-    bot: Bot,
-    i18n: I18n,
+    engine: Engine,
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
         await reassign_client(
             db,
-            bot,
-            i18n,
             callback_data.client_id,
             callback_data.caseworker_id,
             actor_id=user.telegram_id,
@@ -147,6 +158,7 @@ async def reassign(
         callback_answer.text = _("This reassignment is no longer possible.")
         callback_answer.show_alert = True
         return
+    engine.poke(utcnow())
     if isinstance(query.message, Message):
         await query.message.edit_text(
             _("Done: the client has a new caseworker, and both were told.")
@@ -154,38 +166,52 @@ async def reassign(
 
 
 async def reassign_client(
-    db: Database, bot: Bot, i18n: I18n, client_id: int, caseworker_id: int, *, actor_id: int | None
+    db: Database, client_id: int, caseworker_id: int, *, actor_id: int | None
 ) -> None:
-    # Also used by `python -m bot admin reassign`.
-    """Moves the client and tells the client (who their new officer is) and the new officer."""
-    await clients.reassign(db, client_id, caseworker_id, actor_id=actor_id)
-    client = await clients.get(db, client_id)
-    officer = await users.get(db, caseworker_id)
-    officer_display = officer_name(officer.display_name if officer else None)
-    await notify(
-        bot,
-        db,
-        i18n,
-        client_id,
-        lambda _r: (
-            _(
-                "Your probation officer is now {officer}. Your messages with the bot so far "
-                "were handed over to them."
-            ).format(officer=officer_display),
-            None,
-        ),
+    """Moves the client; the client, the new and the previous officer are told (notices
+    stored in the same transaction). Also `python -m bot admin reassign`: there the running
+    bot sends the notices within a minute, or at its next start."""
+
+    async def tell_everyone(conn: aiosqlite.Connection) -> None:
+        await notify_in(conn, recipient_id=client_id, code="new_officer", officer=caseworker_id)
+        await notify_in(conn, recipient_id=caseworker_id, code="client_assigned", client=client_id)
+        if previous is not None:
+            await notify_in(conn, recipient_id=previous, code="client_moved", client=client_id)
+
+    previous_row = await clients.get(db, client_id)
+    previous = previous_row.caseworker_id if previous_row else None
+    await clients.reassign(db, client_id, caseworker_id, actor_id=actor_id, then=tell_everyone)
+
+
+@renderer("new_officer")
+async def new_officer(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    client = await clients.get(delivery.db, delivery.item.recipient_id)
+    officer_id = int(values.get("officer", 0))
+    if client is None or client.caseworker_id != officer_id:
+        return None  # moved again since
+    officer = await users.get(delivery.db, officer_id)
+    name = html.quote(officer.display_name) if officer and officer.display_name else None
+    return delivery.gettext(NEW_OFFICER, officer=name or delivery.gettext(OFFICER_FALLBACK)), None
+
+
+@renderer("client_assigned")
+async def client_assigned(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    client = await clients.get(delivery.db, int(values.get("client", 0)))
+    if client is None or client.caseworker_id != delivery.item.recipient_id:
+        return None
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=delivery.gettext(OPEN_CARD), callback_data=ClientCard(client_id=client.telegram_id)
     )
-    name = html.quote(client.name if client else str(client_id))
-    await notify(
-        bot,
-        db,
-        i18n,
-        caseworker_id,
-        lambda _r: (
-            _("A client was assigned to you: {name}. See «🗂 My clients».").format(name=name),
-            None,
-        ),
-    )
+    return delivery.gettext(ASSIGNED, name=html.quote(client.name)), builder.as_markup()
+
+
+@renderer("client_moved")
+async def client_moved(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
+    client = await clients.get(delivery.db, int(values.get("client", 0)))
+    if client is None or client.caseworker_id == delivery.item.recipient_id:
+        return None
+    return delivery.gettext(MOVED, name=html.quote(client.name)), None
 
 
 def create_router() -> Router:

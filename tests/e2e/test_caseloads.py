@@ -44,6 +44,9 @@ async def join(
     await person.press(
         {"en": "✅ I agree", "ru": "✅ Я согласен(на)", "kk": "✅ Келісемін"}[language]
     )
+    # The caseworker's notice comes through the engine: wait for it, so it does not land
+    # among the replies of the test's next step.
+    await caseworker.wait_for(lambda m: "✅" in (m.text or "") and "accepted" in (m.text or ""))
     return person
 
 
@@ -63,7 +66,7 @@ async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
     assert any("Aliya Sarsenova" in (r.text or "") for r in replies)
     assert "✉️ Инспекторға жазу" in [b for row in person.reply_buttons() for b in row]
 
-    joined = officer.last
+    joined = await officer.wait_for("accepted by")
     assert joined.text == (
         "✅ The invitation for Case <17> was accepted by Arman (name in Telegram), who agreed. "
         "Check that this is the right person: they are in your caseload now."
@@ -117,7 +120,8 @@ async def test_declining_keeps_nothing_but_the_fact(app: BotUnderTest) -> None:
     await person.start(token)
     replies = await person.press("✖ Decline")
     assert any("Nothing about you has been kept" in (r.text or "") for r in replies)
-    assert officer.last.text == "The invitation for Serik B. was declined."
+    told = await officer.wait_for("was declined")
+    assert told.text == "The invitation for Serik B. was declined."
     assert await users.get(app.db, 412) is None
     row = await app.db.fetchone("SELECT status, label FROM invitations")
     assert row is not None
@@ -211,7 +215,11 @@ async def test_delete_me_removes_the_persons_data(app: BotUnderTest) -> None:
     await person.command("delete_me")
     replies = await person.press("🗑 Yes, delete my data")
     assert any("deleted" in (r.text or "") for r in replies)
-    assert "deleted their data" in (officer.last.text or "")
+    told = await officer.wait_for("deleted their data")
+    assert (
+        told.text
+        == "Case 17/2026 deleted their data from the bot and is no longer on your caseload."
+    )
     for table, column in (
         ("users", "telegram_id"),
         ("clients", "telegram_id"),
@@ -286,7 +294,9 @@ async def test_admin_reassigns_a_client_and_the_client_is_told(app: BotUnderTest
     await admin.press("First Officer · 1")
     await admin.press("Case 17/2026")
     await admin.press("Second Officer · 0")
-    assert "Your probation officer is now Second Officer." in (person.last.text or "")
+    await person.wait_for("Your probation officer is now Second Officer.")
+    await app.user(482).wait_for("A client was assigned to you: Case 17/2026")
+    await first.wait_for("Case 17/2026 was reassigned to another caseworker")
     moved = await clients.get(app.db, 483)
     assert moved is not None
     assert moved.caseworker_id == 482

@@ -160,7 +160,7 @@ async def test_an_unreachable_notice_survives_a_502_and_is_sent_once(app: BotUnd
     assert found.unreachable_since is not None
     app.api.fail_next("sendMessage", 502)
     await app.app.engine.run_due()
-    notice_id = await app.db.fetchval("SELECT id FROM scheduled_items WHERE kind = 'notice'")
+    notice_id = await app.db.fetchval("SELECT max(id) FROM scheduled_items WHERE kind = 'notice'")
     state = await scheduled.get(app.db, int(notice_id))
     assert state is not None
     assert state.status is Status.PENDING

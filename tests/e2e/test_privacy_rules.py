@@ -148,7 +148,8 @@ async def test_the_accepted_notice_without_a_label_names_the_joiner(app: BotUnde
     person = app.user(7322, first_name="Dana")
     await person.start(token)
     await person.press("✅ I agree")
-    assert officer.last.text == (
+    told = await officer.wait_for("accepted your invitation")
+    assert told.text == (
         "✅ Dana accepted your invitation and agreed. They are in your caseload now."
     )
 
@@ -207,7 +208,8 @@ async def test_an_admin_reassignment_moves_the_whole_history_and_says_so(
     await admin.press("First Officer · 1")
     await admin.press("Case 17/2026")
     await admin.press("Second Officer · 0")
-    assert person.last.text == (
+    told = await person.wait_for("Your probation officer is now")
+    assert told.text == (
         "Your probation officer is now Second Officer. Your messages with the bot so far "
         "were handed over to them."
     )
@@ -232,7 +234,8 @@ async def test_an_archived_client_who_declines_keeps_their_case(app: BotUnderTes
     await person.start(token)
     replies = await person.press("✖ Decline")
     assert any("Only that is recorded" in (r.text or "") for r in replies)
-    assert second.last.text == "The invitation for Other was declined."
+    told = await second.wait_for("was declined")
+    assert told.text == "The invitation for Other was declined."
     kept = await clients.get(app.db, 7072)
     assert kept is not None
     assert (kept.caseworker_id, kept.status) == (7071, "archived")

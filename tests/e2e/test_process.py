@@ -151,7 +151,19 @@ async def test_reassign_and_export_user_on_the_command_line(tmp_path: Path) -> N
 
     code, out, _ = await _run(tmp_path, "admin", "reassign", "50", "12")
     assert code == 0
-    assert "nobody was told" in out  # no BOT_TOKEN in this environment
+    assert "The running bot tells the client" in out  # no BOT_TOKEN needed: notices are stored
+    db = Database(tmp_path / "db" / "bot.sqlite3")
+    await db.connect()
+    stored = await db.fetchall(
+        "SELECT recipient_id, json_extract(payload, '$.notice') FROM scheduled_items "
+        "WHERE kind = 'notice' ORDER BY recipient_id"
+    )
+    await db.close()
+    assert [tuple(r) for r in stored] == [
+        (11, "client_moved"),
+        (12, "client_assigned"),
+        (50, "new_officer"),
+    ]
     code, _, err = await _run(tmp_path, "admin", "reassign", "50", "12")
     assert code == 1
     assert "already has this caseworker" in err

@@ -102,6 +102,12 @@ async def _fill(db: Database) -> None:
             "created_at) VALUES ('checkin.help', 1, json_object('client', ?), ?, ?, ?)",
             (PERSON, now, now, now),
         ),
+        (  # an update of theirs the bot has not finished handling
+            "INSERT INTO inbox (update_id, payload, received_at, attempts) VALUES (77, "
+            "json_object('update_id', 77, 'message', json_object('from', json_object('id', ?), "
+            "'text', 'hello')), ?, 1)",
+            (PERSON, now),
+        ),
         (
             "INSERT INTO fsm_state (storage_key, state, data, updated_at) VALUES (?, 'S', '{}', ?)",
             (f"9:{PERSON}:{PERSON}:default", now),
