@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_timedelta
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import N_, format_datetime
 from bot.menu import Label, MenuButton
 from bot.roles import restrict, staff_only
 from db import checkins, clients, messages
@@ -28,6 +28,7 @@ from handlers.texts import chunks, clip, kind_name
 from scheduler.engine import Engine
 
 PAGE_SIZE = 8
+OPEN_CARD = N_("Open client card")
 
 
 class CaseloadPage(CallbackData, prefix="cl"):
@@ -48,6 +49,13 @@ class ScheduleMenu(CallbackData, prefix="sm"):
 class ClientAction(CallbackData, prefix="ca"):
     client_id: int
     action: str  # history | archive | restore | write
+
+
+def open_card_markup(text: str, client_id: int) -> InlineKeyboardMarkup:
+    """One button opening a client's card (under notices and alerts about the client)."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text, callback_data=ClientCard(client_id=client_id))
+    return builder.as_markup()
 
 
 def _relative(moment: datetime | None, now: datetime, locale: str) -> str:

@@ -15,15 +15,14 @@ from typing import Any
 from aiogram import F, Router, html
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
 from db import clients, users
 from db.clock import utcnow
 from db.database import Database
 from db.users import Role
-from handlers.caseload import ClientCard
-from handlers.notices import Rendered, notify_in, renderer
+from handlers.caseload import OPEN_CARD, open_card_markup
+from handlers.notices import Rendered, notify_in, own_client, renderer
 from scheduler.context import Delivery
 from scheduler.engine import Engine, UnreachableHook
 
@@ -33,7 +32,6 @@ CLIENT_UNREACHABLE = N_(
 STAFF_UNREACHABLE = N_(
     "🚫 Telegram no longer delivers to the caseworker {name} (blocked the bot or deleted the account). Help alerts from their clients come to the administrators until they write to the bot again."
 )
-OPEN_CARD = N_("Open client card")
 
 
 async def report_unreachable(db: Database, engine: Engine, person_id: int) -> None:
@@ -61,18 +59,11 @@ async def report_unreachable(db: Database, engine: Engine, person_id: int) -> No
 
 @renderer("client_unreachable")
 async def client_unreachable(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
-    client = await clients.get(delivery.db, int(values.get("client", 0)))
-    if (
-        client is None
-        or client.unreachable_since is None
-        or client.caseworker_id != delivery.item.recipient_id
-    ):
-        return None  # reachable again, or no longer theirs
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=delivery.gettext(OPEN_CARD), callback_data=ClientCard(client_id=client.telegram_id)
-    )
-    return delivery.gettext(CLIENT_UNREACHABLE, name=html.quote(client.name)), builder.as_markup()
+    client = await own_client(delivery, values)
+    if client is None or client.unreachable_since is None:
+        return None  # no longer theirs, or reachable again
+    card = open_card_markup(delivery.gettext(OPEN_CARD), client.telegram_id)
+    return delivery.gettext(CLIENT_UNREACHABLE, name=html.quote(client.name)), card
 
 
 @renderer("staff_unreachable")

@@ -30,7 +30,8 @@ from typing import Any
 import aiosqlite
 from aiogram.types import InlineKeyboardMarkup
 
-from db import scheduled
+from db import clients, scheduled
+from db.clients import Client
 from db.clock import utcnow
 from db.scheduled import ScheduledItem
 from scheduler.context import Delivery
@@ -88,6 +89,14 @@ async def notify(
     async with engine.db.transaction() as conn:
         await notify_in(conn, recipient_id=recipient_id, code=code, dedupe_key=dedupe_key, **values)
     engine.poke(utcnow())
+
+
+async def own_client(delivery: Delivery, values: dict[str, Any]) -> Client | None:
+    """The client the notice is about, if they are still on the recipient's caseload."""
+    client = await clients.get(delivery.db, int(values.get("client", 0)))
+    if client is None or client.caseworker_id != delivery.item.recipient_id:
+        return None
+    return client
 
 
 async def send_notice(item: ScheduledItem, delivery: Delivery) -> Outcome:

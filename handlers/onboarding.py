@@ -24,8 +24,8 @@ from db.clock import utcnow
 from db.database import Database
 from db.invitations import Invitation, Problem
 from db.users import User
-from handlers.caseload import ClientCard
-from handlers.notices import Rendered, notify_in, renderer
+from handlers.caseload import OPEN_CARD, open_card_markup
+from handlers.notices import Rendered, notify_in, own_client, renderer
 from handlers.texts import officer_name
 from scheduler.context import Delivery
 from scheduler.engine import Engine
@@ -36,7 +36,6 @@ JOINED_AS = N_(
 )
 DECLINED = N_("The invitation for {name} was declined.")
 DECLINED_UNLABELLED = N_("An invitation you created was declined.")
-OPEN_CARD = N_("Open client card")
 
 
 class Onboarding(StatesGroup):
@@ -201,13 +200,10 @@ async def agree(
 
 @renderer("client_joined")
 async def client_joined(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
-    client = await clients.get(delivery.db, int(values.get("client", 0)))
-    if client is None or client.caseworker_id != delivery.item.recipient_id:
+    client = await own_client(delivery, values)
+    if client is None:
         return None
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=delivery.gettext(OPEN_CARD), callback_data=ClientCard(client_id=client.telegram_id)
-    )
+    card = open_card_markup(delivery.gettext(OPEN_CARD), client.telegram_id)
     if client.label is None:
         text = delivery.gettext(JOINED, name=html.quote(client.name))
     else:
@@ -217,7 +213,7 @@ async def client_joined(delivery: Delivery, values: dict[str, Any]) -> Rendered 
             name=html.quote(client.label),
             telegram_name=html.quote(client.telegram_name or "—"),
         )
-    return text, builder.as_markup()
+    return text, card
 
 
 async def decline(

@@ -21,8 +21,8 @@ from db.clients import LinkError
 from db.clock import utcnow
 from db.database import Database
 from db.users import Role, User
-from handlers.caseload import ClientCard
-from handlers.notices import Rendered, notify_in, renderer
+from handlers.caseload import OPEN_CARD, open_card_markup
+from handlers.notices import Rendered, notify_in, own_client, renderer
 from handlers.texts import OFFICER_FALLBACK, chunks, clip
 from scheduler.context import Delivery
 from scheduler.engine import Engine
@@ -32,7 +32,6 @@ NEW_OFFICER = N_(
 )
 ASSIGNED = N_("A client was assigned to you: {name}. See «🗂 My clients».")
 MOVED = N_("{name} was reassigned to another caseworker by an administrator.")
-OPEN_CARD = N_("Open client card")
 
 
 class StaffCaseworker(CallbackData, prefix="sc"):
@@ -196,14 +195,11 @@ async def new_officer(delivery: Delivery, values: dict[str, Any]) -> Rendered | 
 
 @renderer("client_assigned")
 async def client_assigned(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
-    client = await clients.get(delivery.db, int(values.get("client", 0)))
-    if client is None or client.caseworker_id != delivery.item.recipient_id:
+    client = await own_client(delivery, values)
+    if client is None:
         return None
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=delivery.gettext(OPEN_CARD), callback_data=ClientCard(client_id=client.telegram_id)
-    )
-    return delivery.gettext(ASSIGNED, name=html.quote(client.name)), builder.as_markup()
+    card = open_card_markup(delivery.gettext(OPEN_CARD), client.telegram_id)
+    return delivery.gettext(ASSIGNED, name=html.quote(client.name)), card
 
 
 @renderer("client_moved")

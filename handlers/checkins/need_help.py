@@ -28,7 +28,7 @@ from db.clock import utcnow
 from db.database import Database
 from db.scheduled import ScheduledItem
 from db.users import Role, User
-from handlers.caseload import ClientCard
+from handlers.caseload import OPEN_CARD, ClientCard
 from handlers.checkins.planning import HELP_ALERT
 from handlers.staff import StaffClient
 from handlers.texts import emergency_numbers
@@ -52,7 +52,6 @@ WHY = {
         "Telegram does not deliver to their officer {officer} (blocked the bot or deleted the account)."
     ),
 }
-OPEN_CARD = N_("Open client card")
 REASSIGN = N_("👥 Reassign")
 
 
