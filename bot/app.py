@@ -127,8 +127,16 @@ class Application:
 
 
 async def run_bot(settings: Settings) -> None:
-    app = await Application.create(settings)
-    await app.run()
+    from bot.single_instance import single_instance
+    from db.migrate import check_database
+
+    # One bot per database: a second one raises AlreadyRunningError here, before it
+    # touches anything. A file that is not a database, is damaged or comes from a
+    # newer version stops the start with one line (DatabaseFileError, SchemaTooNewError).
+    with single_instance(settings.database_path):
+        await check_database(settings.database_path)
+        app = await Application.create(settings)
+        await app.run()
 
 
 def run(settings: Settings) -> None:
