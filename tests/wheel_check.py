@@ -59,7 +59,9 @@ def _run(*args: str | Path, cwd: Path | None = None) -> str:
         [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False
     )
     if result.returncode:
-        raise CheckFailedError(f"{' '.join(map(str, args))} failed:\n{result.stdout}{result.stderr}")
+        raise CheckFailedError(
+            f"{' '.join(map(str, args))} failed:\n{result.stdout}{result.stderr}"
+        )
     return result.stdout
 
 
