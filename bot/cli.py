@@ -206,7 +206,11 @@ def _export(telegram_id: int, output: str | None) -> Callable[[Database], Awaita
     async def work(db: Database) -> int:
         text = privacy.export_json(await privacy.export(db, telegram_id))
         if output:
-            await asyncio.to_thread(_write_private, Path(output), text + "\n")
+            try:
+                await asyncio.to_thread(_write_private, Path(output), text + "\n")
+            except OSError as exc:
+                print(f"Error: cannot write {output}: {exc.strerror}", file=sys.stderr)
+                return 1
             print(f"Written to {output}")
         else:
             print(text)
