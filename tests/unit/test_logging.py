@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from collections.abc import Iterator
@@ -21,15 +22,15 @@ TOKEN = "123456:TEST-TOKEN"  # as short as the tests' token: masked because it i
 REAL_SHAPED = "7712345678:AAH5v9JkQ_lmNoPqRsTuVwXyZ0123456789ab"  # not configured, but shaped
 
 
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """Whatever setup_logging's handler writes; the logging configuration is restored after."""
+@contextlib.contextmanager
+def captured_logs(level: str, secrets: list[str]) -> Iterator[io.StringIO]:
+    """What setup_logging's handler writes; the logging configuration is restored after."""
     root = logging.getLogger()
     saved_level = root.level
     saved_filters = {h: list(h.filters) for h in root.handlers}
     saved_levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     stream = io.StringIO()
-    handler = setup_logging("DEBUG", secrets=[TOKEN], stream=stream)
+    handler = setup_logging(level, secrets=secrets, stream=stream)
     try:
         yield stream
     finally:
@@ -37,8 +38,14 @@ def log_output() -> Iterator[io.StringIO]:
         root.setLevel(saved_level)
         for existing, filters in saved_filters.items():
             existing.filters[:] = filters
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
+        for name, level_before in saved_levels.items():
+            logging.getLogger(name).setLevel(level_before)
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    with captured_logs("DEBUG", [TOKEN]) as stream:
+        yield stream
 
 
 async def test_debug_level_logs_no_sql_values(tmp_path: Path, log_output: io.StringIO) -> None:
