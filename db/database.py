@@ -78,7 +78,7 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def connect(self, *, check: bool = True) -> None:
-        """Open the writer and the reader; with `check`, run `PRAGMA quick_check` first.
+        """Open the writer and the reader; with `check` (the default) run `PRAGMA quick_check`.
 
         Raises DatabaseFileError (one line naming the path) when the file cannot be used.
         """
