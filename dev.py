@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine that has only python3.
 
-    python3 dev.py run      # set up .venv if needed, then run the bot (python -m bot)
+    python3 dev.py run      # set up .venv-run if needed, then run the bot (python -m bot)
     python3 dev.py test     # set up .venv if needed, then lint, type-check and test
     python3 dev.py i18n     # re-extract strings and update the kk/ru/en catalogs
+    python3 dev.py lock     # regenerate requirements.lock and requirements-dev.lock
 
-Set-up is idempotent: the virtual environment is (re)built only when pyproject.toml
-changed since the last install, so repeated runs start at once.
+Two virtual environments, so neither command disturbs the other:
+- `.venv-run` (run): only the runtime dependencies, exactly as pinned with hashes in
+  requirements.lock; no test or lint tools on a production machine;
+- `.venv` (test, i18n, benchmarks): requirements-dev.lock, runtime plus dev tools.
+Each is installed with `pip install --require-hashes` (a changed or substituted
+package fails the install), then the project itself with `--no-deps`. An environment
+is rebuilt from scratch when pyproject.toml, its lock file or the Python version
+changed since it was built, so it never keeps packages the lock no longer lists;
+otherwise commands start at once.
 """
 
 from __future__ import annotations
@@ -15,53 +23,103 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PY = BIN / "python"
-STAMP = VENV / ".installed"
+RUN_LOCK = "requirements.lock"
+DEV_LOCK = "requirements-dev.lock"
+# The tool that writes the lock files (only `dev.py lock` installs it, in a throwaway venv).
+PIP_TOOLS = "pip-tools==7.6.2"
+# Bumped when the way environments are built changes, so existing ones are rebuilt.
+RECIPE = "2"
 
 
-def _run(*args: str | Path) -> None:
-    result = subprocess.run([str(a) for a in args], cwd=ROOT)
+class Env:
+    def __init__(self, folder: str, lock: str) -> None:
+        self.root = ROOT / folder
+        self.lock = ROOT / lock
+        self.python = self.root / ("Scripts" if os.name == "nt" else "bin") / "python"
+        self.stamp = self.root / ".installed"
+
+    def wanted(self) -> str:
+        digest = hashlib.sha256(f"{RECIPE}\n{sys.version}\n".encode())
+        for path in (ROOT / "pyproject.toml", self.lock):
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def ensure(self) -> Path:
+        wanted = self.wanted()
+        if self.stamp.exists() and self.stamp.read_text() == wanted and self.python.exists():
+            return self.python
+        print(f"dev.py: building {self.root.name} from {self.lock.name}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(self.root)
+        pip = (self.python, "-m", "pip", "install", "-q", "--disable-pip-version-check")
+        _run(*pip, "--require-hashes", "-r", self.lock)
+        # The project itself: its dependencies came from the lock; setuptools (the build
+        # backend) too, so nothing unpinned is fetched to build it.
+        _run(*pip, "--no-deps", "--no-build-isolation", "-e", ROOT)
+        self.stamp.write_text(wanted)
+        return self.python
+
+
+RUN = Env(".venv-run", RUN_LOCK)
+DEV = Env(".venv", DEV_LOCK)
+
+
+def _run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env)
     if result.returncode:
         sys.exit(result.returncode)
 
 
-def ensure_venv() -> None:
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
-        return
-    if not PY.exists():
-        print("dev.py: creating .venv", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    print("dev.py: installing dependencies", flush=True)
-    _run(PY, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[dev]")
-    STAMP.write_text(wanted)
-
-
 def cmd_run(extra: list[str]) -> None:
-    ensure_venv()
-    os.execv(PY, [str(PY), "-m", "bot", *extra])
+    python = RUN.ensure()
+    os.execv(python, [str(python), "-m", "bot", *extra])
 
 
 def cmd_test(extra: list[str]) -> None:
-    ensure_venv()
-    _run(PY, "-m", "ruff", "check", ".")
-    _run(PY, "-m", "ruff", "format", "--check", ".")
-    _run(PY, "-m", "mypy")
-    _run(PY, "-m", "pytest", *extra)
+    python = DEV.ensure()
+    _run(python, "-m", "ruff", "check", ".")
+    _run(python, "-m", "ruff", "format", "--check", ".")
+    _run(python, "-m", "mypy")
+    _run(python, "-m", "pytest", *extra)
 
 
 def cmd_i18n(extra: list[str]) -> None:
-    ensure_venv()
-    _run(PY, "-m", "bot.i18n_tools", *extra)
+    _run(DEV.ensure(), "-m", "bot.i18n_tools", *extra)
 
 
-COMMANDS = {"run": cmd_run, "test": cmd_test, "i18n": cmd_i18n}
+def cmd_lock(extra: list[str]) -> None:
+    """Pin every dependency with its hashes; `lock --upgrade` moves to the newest releases.
+
+    Without --upgrade, pins already in the lock files are kept and only what
+    pyproject.toml changed is resolved anew.
+    """
+    with tempfile.TemporaryDirectory(prefix="jana-jol-lock-") as folder:
+        tools = Path(folder) / "venv"
+        venv.EnvBuilder(with_pip=True).create(tools)
+        python = tools / "bin" / "python"
+        _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", PIP_TOOLS)
+        env = os.environ | {"CUSTOM_COMPILE_COMMAND": "python3 dev.py lock"}
+        common = [
+            "--generate-hashes",
+            "--allow-unsafe",  # setuptools: the build backend, installed from the lock too
+            "--all-build-deps",
+            "--strip-extras",
+            "--no-emit-index-url",
+            "--no-emit-find-links",
+            "--quiet",
+            *extra,
+        ]
+        compile_ = (python, "-m", "piptools", "compile", *common)
+        _run(*compile_, "--output-file", RUN_LOCK, "pyproject.toml", env=env)
+        _run(*compile_, "--extra", "dev", "--output-file", DEV_LOCK, "pyproject.toml", env=env)
+    print(f"dev.py: wrote {RUN_LOCK} and {DEV_LOCK}; commit both")
+
+
+COMMANDS = {"run": cmd_run, "test": cmd_test, "i18n": cmd_i18n, "lock": cmd_lock}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

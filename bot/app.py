@@ -66,9 +66,14 @@ class Application:
         bot = create_bot(settings)  # first: a missing token fails before anything is opened
         db = Database(settings.database_path)
         await db.connect()
-        await migrate(db)
-        await sync_admins(db, settings.admin_ids)
-        await load_starter_once(db)  # the national directory entries, on the very first start
+        try:
+            await migrate(db)
+            await sync_admins(db, settings.admin_ids)
+            await load_starter_once(db)  # the national directory entries, on the very first start
+        except BaseException:
+            await db.close()  # aiosqlite's threads would keep the process from exiting
+            await bot.session.close()
+            raise
 
         i18n = create_i18n(settings.default_language)
         menus = CommandMenus(db, i18n, settings.default_language)
@@ -182,8 +187,16 @@ class Application:
 
 
 async def run_bot(settings: Settings) -> None:
-    app = await Application.create(settings)
-    await app.run()
+    from bot.single_instance import single_instance
+    from db.migrate import check_database
+
+    # One bot per database: a second one raises AlreadyRunningError here, before it
+    # touches anything. A file that is not a database, is damaged or comes from a
+    # newer version stops the start with one line (DatabaseFileError, SchemaTooNewError).
+    with single_instance(settings.database_path):
+        await check_database(settings.database_path)
+        app = await Application.create(settings)
+        await app.run()
 
 
 def run(settings: Settings) -> None:

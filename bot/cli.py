@@ -2,6 +2,7 @@
 
 python -m bot [run]
 python -m bot db migrate
+python -m bot db backup FILE [--force]
 python -m bot admin add-caseworker TELEGRAM_ID --name "NAME"
 python -m bot admin remove-caseworker TELEGRAM_ID
 python -m bot admin list-staff
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -22,9 +24,11 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import PollingError
 from bot.logging_setup import setup_logging
+from bot.single_instance import InstanceLockError
 from db import clients, privacy, users
+from db.backup import BackupError, backup_database
 from db.clients import LinkError
-from db.database import Database
+from db.database import PRIVATE_FILE, Database, DatabaseFileError
 from db.directory_csv import Parsed
 from db.directory_import import (
     DEMO_FILE,
@@ -36,10 +40,21 @@ from db.directory_import import (
     load_bundled,
     remove_demo,
 )
-from db.migrate import migrate
+from db.migrate import SchemaTooNewError, migrate
 from db.staff import StaffError, add_caseworker, remove_caseworker, sync_admins
 
 EXIT_USAGE = 2
+# Everything this process creates (database, backups, exports, lock) holds or guards
+# personal data: owner only, whatever the shell's umask.
+UMASK = 0o077
+# Conditions an operator must act on: one line, exit status 1, no traceback.
+OPERATOR_ERRORS = (
+    DatabaseFileError,
+    SchemaTooNewError,
+    InstanceLockError,
+    BackupError,
+    PollingError,
+)
 REASSIGN_ERRORS = {
     "no-client": "no such client",
     "no-caseworker": "the target is not a caseworker",
@@ -56,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     db_cmd.add_parser("migrate", help="apply pending migrations")
+    backup = db_cmd.add_parser(
+        "backup", help="a consistent copy of the database, also while the bot runs"
+    )
+    backup.add_argument("file", type=Path, help="where to write the copy (0600)")
+    backup.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     admin = sub.add_parser("admin", help="staff management").add_subparsers(
         dest="action", required=True
@@ -112,6 +132,30 @@ async def _migrate(db: Database) -> int:
     return 0
 
 
+def _db_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "backup":
+        return _backup(settings, args.file, force=args.force)
+    return asyncio.run(_with_db(settings, _migrate))
+
+
+def _backup(settings: Settings, destination: Path, *, force: bool) -> int:
+    """No migration, no schema check: a backup is most needed when something is wrong."""
+    result = backup_database(settings.database_path, destination, force=force)
+    print(
+        f"Backed up {settings.database_path} to {result.path}: {result.size:,} bytes "
+        f"in {result.seconds:.1f} s; integrity_check: {result.integrity}"
+    )
+    return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds personal data)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)  # an existing file keeps its mode through O_CREAT
+    with open(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 def _add(telegram_id: int, name: str) -> Callable[[Database], Awaitable[int]]:
     async def work(db: Database) -> int:
         await add_caseworker(db, telegram_id, name, actor_id=None)
@@ -159,7 +203,11 @@ def _export(telegram_id: int, output: str | None) -> Callable[[Database], Awaita
     async def work(db: Database) -> int:
         text = privacy.export_json(await privacy.export(db, telegram_id))
         if output:
-            await asyncio.to_thread(Path(output).write_text, text + "\n", encoding="utf-8")
+            try:
+                await asyncio.to_thread(_write_private, Path(output), text + "\n")
+            except OSError as exc:
+                print(f"Error: cannot write {output}: {exc.strerror}", file=sys.stderr)
+                return 1
             print(f"Written to {output}")
         else:
             print(text)
@@ -287,11 +335,16 @@ def _directory_action(args: argparse.Namespace) -> Callable[[Database], Awaitabl
     return _remove_demo
 
 
+def _secrets(settings: Settings) -> list[str]:
+    return [settings.bot_token.get_secret_value()] if settings.bot_token is not None else []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, secrets=_secrets(settings))
         if args.command in (None, "run"):
             settings.token()  # fail fast, before anything else, on a missing token
             from bot.app import run
@@ -299,17 +352,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             run(settings)
             return 0
         if args.command == "db":
-            return asyncio.run(_with_db(settings, _migrate))
+            return _db_command(args, settings)
         if args.command == "directory":
             return asyncio.run(_with_db(settings, _directory_action(args)))
         return asyncio.run(_with_db(settings, _admin_action(args, settings)))
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except StaffError as exc:
+    except OPERATOR_ERRORS as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    except PollingError as exc:
+    except StaffError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     except LinkError as exc:

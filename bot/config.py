@@ -16,6 +16,8 @@ Language = Literal["kk", "ru", "en"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# The token is part of every request's URL: plain http only to this machine.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 class Settings(BaseSettings):
@@ -42,6 +44,16 @@ class Settings(BaseSettings):
         if value is not None and not _TOKEN_RE.match(value.get_secret_value().strip()):
             raise ValueError("must look like 123456789:AA... (the token from @BotFather)")
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _https_unless_local(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and value.scheme != "https" and value.host not in LOCAL_HOSTS:
+            raise ValueError(
+                "must start with https:// (the bot token is part of every request); "
+                "http:// is allowed only for localhost, 127.0.0.1 or ::1"
+            )
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

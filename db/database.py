@@ -6,11 +6,17 @@ another task's half-done work). So every write goes through `transaction()`,
 which holds an asyncio lock around BEGIN IMMEDIATE ... COMMIT/ROLLBACK on the
 writer. Reads use a second connection in autocommit mode; with WAL they see
 the last committed state and never block the writer.
+
+The database holds personal data: a folder it creates is 0700, the database and
+its -wal and -shm files 0600 whatever the process umask. `connect()` refuses a
+file that is not a database or fails `PRAGMA quick_check`, naming the path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +27,47 @@ import aiosqlite
 
 Params = Sequence[Any] | dict[str, Any]
 
+log = logging.getLogger(__name__)
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+# SQLite's companions of a database file in WAL mode (and the rollback journal).
+COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+class DatabaseFileError(Exception):
+    """The database file cannot be used (not a database, corrupt, unreadable).
+
+    The message is one line for the operator and names the path.
+    """
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create `folder` and any missing parents as 0700; existing folders are left alone."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue  # created meanwhile by another process
+        os.chmod(path, PRIVATE_DIR)  # mkdir's mode is cut by the umask
+
+
+def make_private(path: Path) -> None:
+    """Make the database file and its existing companions readable by the owner only."""
+    for candidate in (path, *(Path(f"{path}{suffix}") for suffix in COMPANIONS)):
+        try:
+            if candidate.stat().st_mode & 0o777 != PRIVATE_FILE:
+                os.chmod(candidate, PRIVATE_FILE)
+        except FileNotFoundError:
+            continue
+
 
 class Database:
     def __init__(self, path: Path | str, *, busy_timeout_ms: int = 5000) -> None:
@@ -30,24 +77,60 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
-    async def connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._open()
-        # execute_fetchall, not execute: a PRAGMA that returns a row keeps its statement
-        # (and its lock) open until the cursor is exhausted.
-        await self._writer.execute_fetchall("PRAGMA journal_mode=WAL")
-        self._reader = await self._open()
+    async def connect(self, *, check: bool = True) -> None:
+        """Open the writer and the reader; with `check` (the default) run `PRAGMA quick_check`.
+
+        Raises DatabaseFileError (one line naming the path) when the file cannot be used.
+        """
+        try:
+            make_private_dirs(self.path.parent)
+            # Created 0600 before SQLite sees it: SQLite gives -wal and -shm the same mode.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+            make_private(self.path)
+        except OSError as exc:
+            raise DatabaseFileError(f"cannot create or open {self.path}: {exc.strerror}") from None
+        try:
+            self._writer = await self._open()
+            # execute_fetchall, not execute: a PRAGMA that returns a row keeps its statement
+            # (and its lock) open until the cursor is exhausted.
+            await self._writer.execute_fetchall("PRAGMA journal_mode=WAL")
+            if check:
+                await self._quick_check(self._writer)
+            self._reader = await self._open()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise DatabaseFileError(f"{self.path} is not a usable SQLite database: {exc}") from None
+        except DatabaseFileError:
+            await self.close()
+            raise
+        make_private(self.path)  # -wal and -shm exist now
+
+    async def _quick_check(self, conn: aiosqlite.Connection) -> None:
+        rows = list(await conn.execute_fetchall("PRAGMA quick_check"))
+        # One row may hold several lines ("*** in database main ***", then a line each).
+        lines = [line for row in rows for line in str(row[0]).splitlines()]
+        problems = [line for line in lines if line not in ("ok", "*** in database main ***")]
+        if problems:
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise DatabaseFileError(
+                f"{self.path} failed PRAGMA quick_check: {problems[0]}{more}; "
+                "restore it from a backup (see README, Backups)"
+            )
 
     async def _open(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        for pragma in (
-            f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA secure_delete=ON",  # deleted rows are overwritten, not left in free pages
-        ):
-            await conn.execute_fetchall(pragma)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in (
+                f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA secure_delete=ON",  # deleted rows are overwritten, not left in free pages
+            ):
+                await conn.execute_fetchall(pragma)
+        except BaseException:
+            await conn.close()  # its worker thread would keep the process from exiting
+            raise
         return conn
 
     async def close(self) -> None:
@@ -78,13 +161,28 @@ class Database:
             try:
                 yield conn
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await self._rollback(conn)
                 raise
             try:
                 await conn.execute("COMMIT")
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await self._rollback(conn)
                 raise
+
+    @staticmethod
+    async def _rollback(conn: aiosqlite.Connection) -> None:
+        """Roll back what is still open, keeping the original error the one that propagates.
+
+        After some errors (a full disk, I/O errors) SQLite has already rolled the
+        transaction back; a ROLLBACK then would fail with "no transaction is active"
+        and hide the real cause.
+        """
+        if not conn.in_transaction:
+            return
+        try:
+            await conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("ROLLBACK failed: %s", type(exc).__name__)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement in its own transaction; returns the affected row count."""

@@ -5,6 +5,10 @@ its own BEGIN IMMEDIATE ... COMMIT together with its row in `schema_migrations`,
 so a failing step leaves the database as it was. Steps are recorded by name (not
 only a counter) so features developed side by side can each add theirs.
 `PRAGMA user_version` mirrors the number of applied steps for quick inspection.
+
+A database that records a step this code does not know was written by a newer
+version: `migrate` refuses it (SchemaTooNewError) rather than let older code run
+against a schema it does not understand.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from db.clock import now_db
 from db.database import Database
 
 log = logging.getLogger(__name__)
+
+
+class SchemaTooNewError(Exception):
+    """The database was migrated by a newer version; the message is one line naming the path."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,48 @@ async def applied_migrations(db: Database) -> set[str]:
     return {row["name"] for row in await db.fetchall("SELECT name FROM schema_migrations")}
 
 
+def _refuse_unknown(db: Database, done: set[str], steps: list[Migration]) -> None:
+    known = {m.name for m in available_migrations()} | {m.name for m in steps}
+    unknown = sorted(done - known)
+    if unknown:
+        raise SchemaTooNewError(
+            f"{db.path} was written by a newer version of this bot (unknown migrations: "
+            f"{', '.join(unknown)}); run that version, or restore a backup made for this one"
+        )
+
+
+async def check_schema(db: Database) -> None:
+    """Raise SchemaTooNewError for a database from a newer version; writes nothing."""
+    exists = await db.fetchval(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    )
+    if exists:
+        done = {row["name"] for row in await db.fetchall("SELECT name FROM schema_migrations")}
+        _refuse_unknown(db, done, [])
+
+
+async def check_database(path: Path) -> None:
+    """Open, quick_check and schema-check the database at `path`, then close it.
+
+    Raises DatabaseFileError or SchemaTooNewError, one line each, leaving nothing open.
+    """
+    db = Database(path)
+    await db.connect()
+    try:
+        await check_schema(db)
+    finally:
+        await db.close()
+
+
 async def migrate(db: Database, migrations: list[Migration] | None = None) -> list[str]:
-    """Apply every pending step; returns the names applied now."""
+    """Apply every pending step; returns the names applied now.
+
+    Raises SchemaTooNewError, changing nothing, when the database records steps
+    this code does not know.
+    """
     steps = available_migrations() if migrations is None else migrations
     done = await applied_migrations(db)
+    _refuse_unknown(db, done, steps)
     applied: list[str] = []
     for step in steps:
         if step.name in done:

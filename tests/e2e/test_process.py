@@ -1,10 +1,13 @@
-"""`python -m bot` as an operator runs it: settings errors, the polling process, signals, the CLI."""
+"""`python -m bot` as an operator runs it: settings errors, the polling process, signals, the CLI,
+one bot per database, unusable database files, file permissions, backups."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import sqlite3
+import stat
 import sys
 from pathlib import Path
 
@@ -177,3 +180,151 @@ async def test_reassign_and_export_user_on_the_command_line(tmp_path: Path) -> N
     exported = json.loads(target.read_text(encoding="utf-8"))
     assert exported["data"]["clients"][0]["caseworker_id"] == 12
     assert exported["data"]["clients"][0]["label"] == "Case 50"
+
+
+async def _start_bot(tmp_path: Path, api: FakeBotAPI) -> asyncio.subprocess.Process:
+    """`python -m bot` polling the fake API; returns once it polls (or fails if it exits)."""
+    since = api.poll_count
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=_env(tmp_path, BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    polling = asyncio.create_task(api.wait_polling(timeout=30, since=since))
+    exited = asyncio.create_task(process.wait())
+    await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
+    if exited.done():
+        polling.cancel()
+        assert process.stderr is not None
+        raise AssertionError(f"the bot exited: {(await process.stderr.read()).decode()}")
+    exited.cancel()
+    polling.result()
+    return process
+
+
+async def _stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM) -> tuple[int, str]:
+    process.send_signal(sig)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _one_error_line(err: str, out: str = "") -> str:
+    assert "Traceback" not in err + out, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+async def test_one_bot_per_database_and_the_cli_works_beside_it(tmp_path: Path) -> None:
+    database = tmp_path / "db" / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        first = await _start_bot(tmp_path, api)
+        try:
+            # A second bot on the same database stops at once, with one line.
+            code, out, err = await _run(
+                tmp_path, BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url
+            )
+            assert code == 1
+            line = _one_error_line(err, out)
+            assert "another bot process is already running on DATABASE_PATH" in line
+            assert str(database) in line
+
+            # Command-line tools keep working beside the running bot.
+            code, _, _ = await _run(tmp_path, "admin", "add-caseworker", "555", "--name", "Асель")
+            assert code == 0
+            code, out, _ = await _run(tmp_path, "db", "backup", str(tmp_path / "live.sqlite3"))
+            assert code == 0, out
+            assert "integrity_check: ok" in out
+
+            person = api.user(301, language_code="en")
+            await person.start()  # the first bot still answers
+            assert person.buttons() == [["Қазақша", "Русский", "English"]]
+            # The lock goes with the process, however it ends: kill -9 leaves no stale lock.
+            code, _ = await _stop(first, signal.SIGKILL)
+            assert code == -signal.SIGKILL
+        finally:
+            if first.returncode is None:
+                first.kill()
+        second = await _start_bot(tmp_path, api)
+        code, err = await _stop(second)
+        assert code == 0, err
+    assert _mode(Path(f"{database}.lock")) == 0o600
+
+
+async def test_a_file_that_is_not_a_database_stops_everything_with_one_line(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "db" / "bot.sqlite3"
+    database.parent.mkdir()
+    database.write_bytes(b"PK\x03\x04 a zip file, not a database" * 50)
+    for args, env in (
+        ((), {"BOT_TOKEN": "123456:TEST-TOKEN", "TELEGRAM_API_URL": "http://127.0.0.1:9"}),
+        (("db", "migrate"), {}),
+        (("admin", "list-staff"), {}),
+    ):
+        code, out, err = await _run(tmp_path, *args, **env)
+        assert code == 1, (args, err)
+        line = _one_error_line(err, out)
+        assert str(database) in line
+        assert "not a usable SQLite database" in line
+
+
+async def test_a_database_from_a_newer_version_stops_everything_with_one_line(
+    tmp_path: Path,
+) -> None:
+    code, _, _ = await _run(tmp_path, "db", "migrate")
+    assert code == 0
+    database = tmp_path / "db" / "bot.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES ('0099_future', '2030-01-01 00:00:00')")
+    conn.close()
+    for args, env in (
+        ((), {"BOT_TOKEN": "123456:TEST-TOKEN", "TELEGRAM_API_URL": "http://127.0.0.1:9"}),
+        (("db", "migrate"), {}),
+        (("admin", "list-staff"), {}),
+        (("directory", "export", str(tmp_path / "out.csv")), {}),
+    ):
+        code, out, err = await _run(tmp_path, *args, **env)
+        assert code == 1, (args, err)
+        line = _one_error_line(err, out)
+        assert "written by a newer version" in line
+        assert "0099_future" in line
+        assert str(database) in line
+
+
+async def test_files_with_personal_data_are_private_under_umask_022(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        code, _, _ = await _run(tmp_path, "db", "migrate")
+        assert code == 0
+        export = tmp_path / "person.json"
+        export.write_text("{}")
+        os.chmod(export, 0o644)  # an existing file is made private too
+        code, _, _ = await _run(tmp_path, "admin", "export-user", "1", "-o", str(export))
+        assert code == 0
+        code, out, _ = await _run(tmp_path, "db", "backup", str(tmp_path / "copy.sqlite3"))
+        assert code == 0
+    finally:
+        os.umask(old)
+    assert "bytes" in out
+    assert "integrity_check: ok" in out
+    folder = tmp_path / "db"
+    modes = {p.name: _mode(p) for p in [folder, *folder.iterdir()]}
+    assert modes == {"db": 0o700, "bot.sqlite3": 0o600}  # -wal/-shm are gone after a clean close
+    assert _mode(export) == 0o600
+    assert _mode(tmp_path / "copy.sqlite3") == 0o600
+    code, out, err = await _run(tmp_path, "db", "backup", str(tmp_path / "copy.sqlite3"))
+    assert code == 1
+    assert "already exists" in _one_error_line(err, out)
+    code, out, _ = await _run(tmp_path, "db", "backup", "--force", str(tmp_path / "copy.sqlite3"))
+    assert code == 0, out

@@ -57,3 +57,31 @@ def test_a_bad_value_names_the_variable(
 def test_a_missing_token_is_reported_when_running() -> None:
     with pytest.raises(ConfigError, match="BOT_TOKEN"):
         load_settings().token()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.telegram.org",
+        "https://bot-api.example.kz:8443/",
+        "http://localhost:8081",
+        "http://127.0.0.1:8081",
+        "http://[::1]:8081",
+    ],
+)
+def test_api_url_is_https_or_this_machine(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("TELEGRAM_API_URL", url)
+    assert load_settings().telegram_api_url is not None
+
+
+@pytest.mark.parametrize(
+    "url", ["http://bot-api.example.kz", "http://10.0.0.5:8081", "http://127.0.0.2:8081"]
+)
+def test_plain_http_to_another_host_is_refused(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    # The token is part of every request's URL: it would cross the network in plain text.
+    monkeypatch.setenv("TELEGRAM_API_URL", url)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert message.startswith("TELEGRAM_API_URL: must start with https://")
+    assert "\n" not in message

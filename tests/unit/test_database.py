@@ -1,14 +1,26 @@
-"""The writer lock keeps concurrent transactions apart; migrations upgrade in place."""
+"""The writer lock keeps concurrent transactions apart; migrations upgrade in place;
+files are private; failing transactions report their own error; bad files are refused."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
+import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from db.database import Database
-from db.migrate import Migration, available_migrations, migrate
+from db.database import Database, DatabaseFileError
+from db.migrate import (
+    Migration,
+    SchemaTooNewError,
+    available_migrations,
+    check_database,
+    check_schema,
+    migrate,
+)
 
 
 async def test_a_rolled_back_transaction_is_not_committed_by_a_concurrent_one(db: Database) -> None:
@@ -80,3 +92,165 @@ def test_statements_keep_trigger_bodies_whole() -> None:
     statements = Migration("x", script).statements()
     assert len(statements) == 2
     assert statements[1].endswith("END;")
+
+
+# --- files at rest (F12) -------------------------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_database_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    existing = tmp_path / "srv"
+    existing.mkdir()
+    os.chmod(existing, 0o755)
+    old = os.umask(0o022)  # the usual umask, under which files come out world-readable
+    try:
+        db = Database(existing / "data" / "deeper" / "bot.sqlite3")
+        await db.connect()
+        await db.execute("CREATE TABLE t (x)")
+        await db.execute("INSERT INTO t VALUES ('secret')")
+        folder = existing / "data"
+        modes = {p.name: _mode(p) for p in (folder / "deeper").iterdir()}
+        await db.close()
+    finally:
+        os.umask(old)
+    assert modes == {"bot.sqlite3": 0o600, "bot.sqlite3-wal": 0o600, "bot.sqlite3-shm": 0o600}
+    assert _mode(folder) == 0o700  # created by connect()
+    assert _mode(folder / "deeper") == 0o700
+    assert _mode(existing) == 0o755  # an operator's existing folder is left alone
+
+
+async def test_an_existing_world_readable_database_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    first = Database(path)
+    await first.connect()
+    await first.close()
+    os.chmod(path, 0o644)
+    again = Database(path)
+    await again.connect()
+    assert _mode(path) == 0o600
+    assert _mode(Path(f"{path}-wal")) == 0o600
+    await again.close()
+
+
+# --- transactions that fail (F25) ----------------------------------------------------------
+
+
+async def test_a_full_database_reports_disk_full_not_cannot_rollback(db: Database) -> None:
+    # max_page_count makes SQLite answer SQLITE_FULL as on a full disk: it rolls the whole
+    # transaction back by itself, so a blind ROLLBACK would fail and hide the cause.
+    await db.execute("CREATE TABLE big (x TEXT)")
+    pages = await db.fetchval("PRAGMA page_count")
+    await db.writer.execute_fetchall(f"PRAGMA max_page_count = {pages + 2}")
+
+    async def fill() -> None:
+        async with db.transaction() as conn:
+            for _ in range(50):
+                await conn.execute("INSERT INTO big VALUES (?)", ("x" * 4000,))
+
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        await fill()
+    assert not db.writer.in_transaction
+    await db.writer.execute_fetchall("PRAGMA max_page_count = 1073741823")
+    await db.execute("INSERT INTO big VALUES ('fits again')")  # the next write works
+    assert await db.fetchval("SELECT count(*) FROM big") == 1
+
+
+async def test_a_commit_that_fails_after_sqlite_rolled_back_keeps_its_error(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await db.execute("CREATE TABLE t (x TEXT)")
+    writer = db.writer
+    real_execute = writer.execute
+
+    def failing_commit(sql: str, *args: Any) -> Any:
+        if sql == "COMMIT":
+
+            async def disk_full() -> None:
+                await real_execute("ROLLBACK")  # what SQLite does on SQLITE_FULL at COMMIT
+                raise sqlite3.OperationalError("database or disk is full")
+
+            return disk_full()
+        return real_execute(sql, *args)
+
+    monkeypatch.setattr(writer, "execute", failing_commit)
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO t VALUES ('lost')")
+    monkeypatch.undo()
+    await db.execute("INSERT INTO t VALUES ('kept')")
+    assert [r["x"] for r in await db.fetchall("SELECT x FROM t")] == ["kept"]
+
+
+async def test_a_commit_refused_with_the_transaction_still_open_is_rolled_back(
+    db: Database,
+) -> None:
+    # A deferred foreign key is checked at COMMIT; SQLite keeps the transaction open.
+    await db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    await db.execute(
+        "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO child VALUES (7)")
+    assert not db.writer.in_transaction
+    await db.execute("INSERT INTO parent VALUES (1)")
+    assert await db.fetchval("SELECT count(*) FROM child") == 0
+    assert await db.fetchval("SELECT count(*) FROM parent") == 1
+
+
+# --- files that are not usable (F26, corrupt files) ----------------------------------------
+
+
+async def test_a_file_that_is_not_a_database_is_refused_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    path.write_bytes(b"these are somebody's notes, not a database\n" * 100)
+    db = Database(path)
+    with pytest.raises(DatabaseFileError) as error:
+        await db.connect()
+    assert str(path) in str(error.value)
+    assert "not a database" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+async def test_a_damaged_database_fails_quick_check_at_connect(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.sqlite3"
+    db = Database(path)
+    await db.connect()
+    await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    await db.execute("CREATE INDEX t_v ON t (v)")
+    async with db.transaction() as conn:
+        await conn.executemany("INSERT INTO t (v) VALUES (?)", [(f"v{i:05}",) for i in range(3000)])
+    await db.writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = await db.fetchval("SELECT rootpage FROM sqlite_master WHERE name = 't_v'")
+    page_size = await db.fetchval("PRAGMA page_size")
+    await db.close()
+    with path.open("r+b") as file:  # scribble over the index's root page, keep the header
+        file.seek((root - 1) * page_size + 8)
+        file.write(b"\xff" * 64)
+
+    damaged = Database(path)
+    with pytest.raises(DatabaseFileError) as error:
+        await damaged.connect()
+    assert str(path) in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+async def test_a_database_from_a_newer_version_is_refused_and_left_alone(db: Database) -> None:
+    await db.execute(
+        "INSERT INTO schema_migrations (name, applied_at) VALUES ('0099_future', '2030-01-01')"
+    )
+    before = await db.fetchval("SELECT count(*) FROM schema_migrations")
+    with pytest.raises(SchemaTooNewError, match="0099_future") as error:
+        await migrate(db)
+    assert str(db.path) in str(error.value)
+    with pytest.raises(SchemaTooNewError):
+        await check_schema(db)
+    assert await db.fetchval("SELECT count(*) FROM schema_migrations") == before
+
+
+async def test_check_database_leaves_a_good_database_unchanged(db: Database) -> None:
+    await check_database(db.path)  # neither raises nor writes
+    assert await migrate(db) == []
