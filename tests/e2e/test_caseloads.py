@@ -157,6 +157,7 @@ async def join_with(app: BotUnderTest, token: str, client_id: int) -> FakeUser:
     person = app.user(client_id)
     await person.start(token)
     await person.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     return person
 
 
@@ -170,6 +171,7 @@ async def test_an_invitation_cannot_be_accepted_after_it_was_used_by_someone_els
     await second.start(token)  # both opened the link before either agreed
     await first.press("✅ I agree")
     await second.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     assert second.last_callback_answer is not None
     assert "already been used" in (second.last_callback_answer.text or "")
     assert (await clients.get(app.db, 433)) is None

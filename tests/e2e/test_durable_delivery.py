@@ -127,6 +127,7 @@ async def test_writing_ends_when_the_caseworker_opens_another_client(app: BotUnd
     bob = app.user(1253, first_name="Bob")
     await bob.start(token)
     await bob.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     await officer.press_data(ClientAction(client_id=1252, action="write").pack())
     assert "for Alice" in (officer.last.text or "")
     await officer.command("caseload")

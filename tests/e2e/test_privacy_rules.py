@@ -45,6 +45,7 @@ async def test_a_removed_caseworkers_link_no_longer_links_anyone(app: BotUnderTe
     [reply] = await person.start(token)
     assert reply.text == NOT_VALID
     await waiting.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     assert waiting.last_callback_answer is not None
     assert waiting.last_callback_answer.text == NOT_VALID
     for person_id in (7002, 7003):
@@ -65,6 +66,7 @@ async def test_an_invitation_left_pending_by_an_old_removal_is_refused_on_accept
     await person.start(token)
     await app.db.execute("UPDATE users SET role = 'client' WHERE telegram_id = 7005")
     await person.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     assert person.last_callback_answer is not None
     assert person.last_callback_answer.text == NOT_VALID
     assert await clients.get(app.db, 7006) is None
@@ -148,6 +150,7 @@ async def test_the_accepted_notice_without_a_label_names_the_joiner(app: BotUnde
     person = app.user(7322, first_name="Dana")
     await person.start(token)
     await person.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     told = await officer.wait_for("accepted your invitation")
     assert told.text == (
         "✅ Dana accepted your invitation and agreed. They are in your caseload now."
@@ -172,6 +175,7 @@ async def test_a_new_caseworker_after_archive_does_not_read_the_previous_history
     token = await invite(second, "New case")
     await person.start(token)
     await person.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     linked = await clients.get(app.db, 7052)
     assert linked is not None
     assert linked.caseworker_id == 7053
@@ -312,6 +316,7 @@ async def test_a_former_caseworker_can_delete_their_data(app: BotUnderTest) -> N
     token = await invite(second, "Case 2")
     await person.start(token)
     await person.press("✅ I agree")
+    await app.settle()  # the caseworker's "accepted" notice is sent
     await remove_caseworker(app.db, 7011, actor_id=None)
 
     await officer.command("delete_me")
