@@ -233,6 +233,8 @@ async def deliver(item: ScheduledItem, delivery: Delivery) -> Outcome:
     if message.delivery == "delivered":
         return Drop("delivered")
     why_not = await _check_recipient(db, message, item.recipient_id)
+    if why_not == "not_linked" and await _redirect(delivery.engine, message, item.recipient_id):
+        return Drop("reassigned")
     if why_not is not None:
         await _not_delivered(delivery.engine, message, why_not)
         return Drop(why_not)
@@ -250,6 +252,29 @@ async def deliver(item: ScheduledItem, delivery: Delivery) -> Outcome:
     if told is not None and told.sender_told == "trying":
         await notify(delivery.engine, message.sender_id, "relay_delivered", message=message.id)
     return SENT
+
+
+async def _redirect(engine: Engine, message: Relayed, recipient_id: int) -> bool:
+    """A client's message waiting for an officer they were moved away from goes to their
+    new officer (the history moved with them)."""
+    client = await clients.get(engine.db, message.client_id)
+    if message.direction != "in" or client is None or client.status != "active":
+        return False
+    officer = await users.get(engine.db, client.caseworker_id)
+    if (
+        officer is None
+        or officer.role is not Role.CASEWORKER
+        or officer.telegram_id == recipient_id
+    ):
+        return False
+    await engine.schedule(
+        RELAY,
+        officer.telegram_id,
+        engine.now(),
+        {"message": message.id},
+        dedupe_key=f"{relay_key(message.id)}:to:{officer.telegram_id}",
+    )
+    return True
 
 
 async def _not_delivered(engine: Engine, message: Relayed, why: str) -> None:

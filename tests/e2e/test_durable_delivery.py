@@ -196,3 +196,23 @@ async def test_admin_sees_the_officerless_client_and_can_reassign(app: BotUnderT
     assert moved is not None
     assert moved.caseworker_id == 1282
     assert admin.id == ADMIN_ID
+
+
+async def test_a_message_waiting_for_an_officer_follows_the_client_to_the_new_one(
+    app: BotUnderTest,
+) -> None:
+    first = await app.caseworker(1291, "First")
+    second = await app.caseworker(1292, "Second")
+    person = await join(app, first, 1293)
+    await person.press(MESSAGE)
+    app.api.fail_next("sendMessage", 502)
+    [reply] = await person.send("are you there?")
+    assert "keeps trying" in (reply.text or "")
+    from handlers.staff import reassign_client
+
+    await reassign_client(app.db, 1293, 1292, actor_id=None)
+    state = await relay_item(app)
+    await app.app.engine.run_due(state.item.due_at)
+    await second.wait_for("are you there?")
+    await person.wait_for("has now been delivered")
+    assert not any("are you there?" in (m.text or "") for m in first.bot_messages)
