@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
-from bot.middlewares.user import UserMiddleware
+from bot.middlewares.user import PrivateChatsOnly, UserMiddleware
 from bot.rate_limit import RateLimitMiddleware
 from db.database import Database
 from db.directory_import import load_starter_once
@@ -82,6 +82,7 @@ class Application:
         # its person loaded, its language set.
         dp.update.outer_middleware(inflight)
         dp.update.outer_middleware(ErrorReplyMiddleware(i18n))
+        dp.update.outer_middleware(PrivateChatsOnly())  # groups and channels: dropped here
         dp.update.outer_middleware(UserMiddleware(db, menus))
         dp.update.outer_middleware(UserI18nMiddleware(i18n))
         dp.callback_query.middleware(CallbackAnswerMiddleware())

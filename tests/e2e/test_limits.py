@@ -1,4 +1,4 @@
-"""Limits, as people meet them: Telegram's 429s and per-chat pacing."""
+"""Limits, as people meet them: Telegram's 429s, per-chat pacing, groups."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from db import users
 from handlers.directory_admin import answer_parts
 from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a minute."
+_message_ids = itertools.count(10_000)
 
 
 @pytest.fixture
@@ -26,6 +28,21 @@ async def app(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[BotUnderTest]:
 
 def no_apology(person: FakeUser) -> bool:
     return all(APOLOGY not in (m.text or "") for m in person.bot_messages)
+
+
+def raw_message(
+    person: FakeUser, text: str, chat: dict[str, object] | None = None
+) -> dict[str, object]:
+    """A message update as Telegram would send it, queued without waiting for the bot."""
+    return {
+        "message": {
+            "message_id": next(_message_ids),
+            "date": 1_700_000_000,
+            "chat": chat or person.record.as_chat(),
+            "from": person.record.as_user(),
+            "text": text,
+        }
+    }
 
 
 # -- Telegram's 429 on other methods than sendMessage ---------------------------------------
@@ -125,3 +142,37 @@ async def test_a_reply_in_six_parts_arrives_in_order_and_paced(app: BotUnderTest
     assert arrived[2] - arrived[0] < 0.5  # a short burst goes at once
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrived[2:])]
     assert all(gap >= 0.8 for gap in gaps), gaps  # then about one a second
+
+
+# -- groups (F22) -------------------------------------------------------------------------------
+
+
+async def test_a_group_message_creates_no_user_and_sets_no_menu(app: BotUnderTest) -> None:
+    member = app.user(7201)  # known to Telegram, never opened the bot
+    group = {"id": -100777, "type": "group", "title": "Some group"}
+    app.api.push_update(raw_message(member, "hello everyone", chat=group))
+    app.api.push_update(raw_message(member, "/help", chat=group))
+    await app.api.wait_idle()
+    assert await users.get(app.db, 7201) is None
+    assert ("chat:7201", "") not in app.api.commands
+    assert not [p for p in app.api.calls("sendMessage") if p.get("chat_id") == -100777]
+
+
+async def test_being_added_to_a_group_changes_nothing(app: BotUnderTest) -> None:
+    admin_of_group = app.user(7202)
+    bot = app.api.state.bot_user
+    app.api.push_update(
+        {
+            "my_chat_member": {
+                "chat": {"id": -100778, "type": "supergroup", "title": "Another group"},
+                "from": admin_of_group.record.as_user(),
+                "date": 1_700_000_000,
+                "old_chat_member": {"status": "left", "user": bot},
+                "new_chat_member": {"status": "member", "user": bot},
+            }
+        }
+    )
+    await app.api.wait_idle()
+    assert await users.get(app.db, 7202) is None
+    assert ("chat:7202", "") not in app.api.commands
+    assert not [p for p in app.api.calls("sendMessage") if p.get("chat_id") == -100778]
