@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
+from bot.middlewares.throttle import ThrottleMiddleware
 from bot.middlewares.user import PrivateChatsOnly, UserMiddleware
 from bot.rate_limit import RateLimitMiddleware
 from db.database import Database
@@ -83,6 +84,7 @@ class Application:
         dp.update.outer_middleware(inflight)
         dp.update.outer_middleware(ErrorReplyMiddleware(i18n))
         dp.update.outer_middleware(PrivateChatsOnly())  # groups and channels: dropped here
+        dp.update.outer_middleware(ThrottleMiddleware(db, i18n))  # one person's flood: dropped
         dp.update.outer_middleware(UserMiddleware(db, menus))
         dp.update.outer_middleware(UserI18nMiddleware(i18n))
         dp.callback_query.middleware(CallbackAnswerMiddleware())

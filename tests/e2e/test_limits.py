@@ -1,4 +1,4 @@
-"""Limits, as people meet them: Telegram's 429s, per-chat pacing, groups."""
+"""Limits, as people meet them: Telegram's 429s, per-chat pacing, a flooding account, groups."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a minute."
+SLOW_DOWN = "Too many messages at once; please wait a few seconds."
+HELP = "This bot helps you"
 _message_ids = itertools.count(10_000)
 
 
 @pytest.fixture
 async def app(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[BotUnderTest]:
-    """The bot with the production pace per chat (other tests relax it)."""
+    """The bot with the production pace per chat and throttle (other tests relax them)."""
     async with start_bot(api, tmp_path, production_limits=True) as running:
         yield running
 
@@ -142,6 +144,48 @@ async def test_a_reply_in_six_parts_arrives_in_order_and_paced(app: BotUnderTest
     assert arrived[2] - arrived[0] < 0.5  # a short burst goes at once
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrived[2:])]
     assert all(gap >= 0.8 for gap in gaps), gaps  # then about one a second
+
+
+# -- one account flooding the bot ------------------------------------------------------------
+
+
+async def test_a_flooding_account_is_throttled_and_others_are_served_promptly(
+    app: BotUnderTest,
+) -> None:
+    flooder, other = await app.client(5007), await app.client(5008)
+    await app.api.wait_idle()
+    before = len(flooder.bot_messages)
+    for n in range(60):
+        app.api.push_update(raw_message(flooder, f"flood {n}"))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    seen = other.bot_messages[-1].message_id
+    asking = asyncio.create_task(other.command("help"))
+    await other.wait_for(lambda m: m.message_id > seen and HELP in (m.text or ""), timeout=3)
+    assert loop.time() - started < 2  # not queued behind the flood
+    await asking
+    await flooder.wait_for(SLOW_DOWN, timeout=40)
+    await app.api.wait_idle(timeout=40)
+    replies = [m.text for m in flooder.bot_messages[before:]]
+    assert replies.count(SLOW_DOWN) == 1  # told once per window, not once per message
+    # At most 20 updates in the window are handled (two went on /start and the language).
+    assert 15 <= replies.count("Please choose from the menu below.") <= 20
+    assert len(replies) <= 21  # not 60
+
+
+async def test_a_flooding_button_presser_is_answered_with_the_notice(app: BotUnderTest) -> None:
+    person = await app.client(5009, "ru")
+    await person.command("language")
+    app.api.callback_answers.clear()
+    presses = [asyncio.create_task(person.press_data("forged")) for _ in range(30)]
+    await asyncio.gather(*presses)
+    await app.api.wait_idle()
+    answers = [a.text for a in app.api.callback_answers]
+    assert (
+        answers.count("Слишком много сообщений сразу. Подождите, пожалуйста, несколько секунд.")
+        == 1
+    )
+    assert len(answers) <= 21  # the rest were dropped unhandled
 
 
 # -- groups (F22) -------------------------------------------------------------------------------
