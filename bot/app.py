@@ -20,7 +20,8 @@ from bot.config import Settings
 from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.middlewares.errors import ErrorReplyMiddleware
-from bot.middlewares.user import UserMiddleware
+from bot.middlewares.throttle import ThrottleMiddleware
+from bot.middlewares.user import PrivateChatsOnly, UserMiddleware
 from bot.polling import MAX_BACKOFF, DurablePolling
 from bot.rate_limit import RateLimitMiddleware
 from db import retention
@@ -92,6 +93,8 @@ class Application:
         # Outermost first. Every update: any failure answered with an apology,
         # its person loaded, its language set.
         dp.update.outer_middleware(ErrorReplyMiddleware(i18n))
+        dp.update.outer_middleware(PrivateChatsOnly())  # groups and channels: dropped here
+        dp.update.outer_middleware(ThrottleMiddleware(db, i18n))  # one person's flood: dropped
         dp.update.outer_middleware(UserMiddleware(db, menus))
         dp.update.outer_middleware(UserI18nMiddleware(i18n))
         dp.callback_query.middleware(CallbackAnswerMiddleware())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram import Router
+from aiogram.dispatcher.router import INTERNAL_UPDATE_TYPES
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
@@ -26,7 +28,15 @@ def admins_only() -> HasRole:
     return HasRole(Role.ADMIN)
 
 
-def restrict(router: Any, role_filter: HasRole) -> None:
-    """Close every message and button of a router to other roles."""
-    router.message.filter(role_filter)
-    router.callback_query.filter(role_filter)
+def restrict(router: Router, role_filter: HasRole) -> None:
+    """Close a whole router, and the routers inside it, to other roles.
+
+    Every kind of update is filtered (messages, edits, buttons, chat member changes,
+    inline queries, ...), not only the ones the router handles today, so a handler added
+    later for another kind is closed too. An update that carries no person has no
+    `user` and never passes. Only aiogram's internal "update" and "error" observers are
+    left alone.
+    """
+    for name, observer in router.observers.items():
+        if name not in INTERNAL_UPDATE_TYPES:
+            observer.filter(role_filter)

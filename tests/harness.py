@@ -12,12 +12,31 @@ from typing import Any
 
 from bot.app import Application
 from bot.config import load_settings
+from bot.middlewares.throttle import ThrottleMiddleware
+from bot.rate_limit import ChatPace, RateLimitMiddleware
 from db.clock import to_db
 from db.database import Database
 from db.staff import add_caseworker
-from tests.fakeapi import FakeBotAPI, FakeUser
+from tests.fakeapi import FakeBotAPI, FakeUser, count_waiting_requests
 
 ADMIN_ID = 900_001
+
+
+def relax_limits(app: Application) -> None:
+    """Limits for tests, which act far faster than people.
+
+    Telegram's pace in one chat (a burst, then a message a second) would make every test
+    wait a second per extra message, and the per-person throttle would drop the updates
+    of a test that clicks through a screen in milliseconds. tests/e2e/test_limits.py
+    runs with the production figures.
+    """
+    for request_middleware in app.bot.session.middleware:
+        if isinstance(request_middleware, RateLimitMiddleware):
+            pace = request_middleware.chats
+            request_middleware.chats = ChatPace(burst=pace.burst, interval=0.05)
+    for update_middleware in app.dp.update.outer_middleware:
+        if isinstance(update_middleware, ThrottleMiddleware):
+            update_middleware.limit = update_middleware.staff_limit = 10_000
 
 
 @dataclass
@@ -98,13 +117,20 @@ async def start_bot(
     tmp_path: Path,
     *,
     prepare: Callable[[Application], None] | None = None,
+    production_limits: bool = False,
     **overrides: Any,
 ) -> AsyncIterator[BotUnderTest]:
-    """`prepare(app)` runs before start-up, as a feature's wiring would (e.g. engine kinds)."""
+    """`prepare(app)` runs before start-up, as a feature's wiring would (e.g. engine kinds).
+
+    Per-chat pacing and the per-person throttle are relaxed unless `production_limits`.
+    """
     app = await Application.create(test_settings(api, tmp_path, **overrides))
     # The bot tells the fake when it has finished each update, so users wait for that.
     api.state.tracks_handling = True
     app.polling.on_handled.append(api.state.mark_handled)
+    count_waiting_requests(app.bot, api)  # replies the rate limiter holds back are awaited
+    if not production_limits:
+        relax_limits(app)
     if prepare is not None:
         prepare(app)
     since = api.poll_count

@@ -1,4 +1,11 @@
-"""Loads (or on first contact creates) our row for the person behind the update."""
+"""Who is behind an update: private chats only, then our row for the person.
+
+`PrivateChatsOnly` comes first: this is a one-to-one service, so an update from a group,
+supergroup or channel (a message, a button under one, the bot being added) is dropped
+before anything looks at it. No `users` row, no command menu, no reply for someone who
+never opened the bot. Updates without a chat (none are used today) pass.
+`UserMiddleware` loads (or on first contact creates) our row for the person.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import TelegramObject, Update
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.enums import ChatType
+from aiogram.types import Chat, TelegramObject, Update
 from aiogram.types import User as TelegramUser
 
 from bot.commands import CommandMenus
@@ -15,6 +24,19 @@ from db import users
 from db.database import Database
 
 log = logging.getLogger(__name__)
+
+
+class PrivateChatsOnly(BaseMiddleware):
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            return UNHANDLED
+        return await handler(event, data)
 
 
 class UserMiddleware(BaseMiddleware):

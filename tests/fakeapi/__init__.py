@@ -12,7 +12,7 @@ api.telegram.org; tests drive the conversation through :class:`FakeUser`::
             assert alice.last.text == "Saved"
 """
 
-from .harness import LocalSession, make_bot, run_polling
+from .harness import LocalSession, count_waiting_requests, make_bot, run_polling
 from .html_check import HtmlParseError, parse_html
 from .models import ApiError, CallbackAnswer, Msg, StoredFile, UploadedFile
 from .server import FakeBotAPI
@@ -29,6 +29,7 @@ __all__ = [
     "Msg",
     "StoredFile",
     "UploadedFile",
+    "count_waiting_requests",
     "make_bot",
     "parse_html",
     "run_polling",

@@ -1,0 +1,222 @@
+"""Limits, as people meet them: Telegram's 429s, per-chat pacing, a flooding account, groups."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from db import users
+from handlers.directory_admin import answer_parts
+from tests.fakeapi import FakeBotAPI, FakeUser
+from tests.harness import BotUnderTest, start_bot
+
+APOLOGY = "Sorry, something went wrong on our side. Please try again in a minute."
+SLOW_DOWN = "Too many messages at once; please wait a few seconds."
+HELP = "This bot helps you"
+_message_ids = itertools.count(10_000)
+
+
+@pytest.fixture
+async def app(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[BotUnderTest]:
+    """The bot with the production pace per chat and throttle (other tests relax them)."""
+    async with start_bot(api, tmp_path, production_limits=True) as running:
+        yield running
+
+
+def no_apology(person: FakeUser) -> bool:
+    return all(APOLOGY not in (m.text or "") for m in person.bot_messages)
+
+
+def raw_message(
+    person: FakeUser, text: str, chat: dict[str, object] | None = None
+) -> dict[str, object]:
+    """A message update as Telegram would send it, queued without waiting for the bot."""
+    return {
+        "message": {
+            "message_id": next(_message_ids),
+            "date": 1_700_000_000,
+            "chat": chat or person.record.as_chat(),
+            "from": person.record.as_user(),
+            "text": text,
+        }
+    }
+
+
+# -- Telegram's 429 on other methods than sendMessage ---------------------------------------
+
+
+async def test_a_429_on_an_edit_is_waited_out_and_the_edit_arrives(app: BotUnderTest) -> None:
+    person = await app.client(5001)
+    [picker] = await person.command("language")
+    app.api.fail_next("editMessageText", 429, retry_after=1)
+    await person.press("English")
+    assert ("editMessageText", 429, "Too Many Requests: retry after 1") in app.api.errors
+    edited = next(m for m in person.messages if m.message_id == picker.message_id)
+    assert edited.text == "Language: English ✓"
+    assert "Done. I will speak English now." in (person.last.text or "")
+    assert no_apology(person)
+
+
+async def test_a_429_on_a_button_answer_is_waited_out(app: BotUnderTest) -> None:
+    person = await app.client(5002)
+    await person.command("language")
+    app.api.fail_next("answerCallbackQuery", 429, retry_after=1)
+    await person.press("English")
+    assert [e for e in app.api.errors if e[0] == "answerCallbackQuery"]
+    assert person.last_callback_answer is not None
+    assert app.api.unanswered_callbacks == []
+    assert no_apology(person)
+
+
+async def test_a_429_on_the_command_menu_is_waited_out(app: BotUnderTest) -> None:
+    person = await app.client(5003)
+    await person.command("language")
+    app.api.fail_next("setMyCommands", 429, retry_after=1)
+    await person.press("Русский")
+    assert [e for e in app.api.errors if e[0] == "setMyCommands"]
+    descriptions = {c["command"]: c["description"] for c in app.api.commands_for(5003)}
+    assert descriptions["help"] == "Что умеет бот"
+    assert no_apology(person)
+
+
+class _Seen(logging.Handler):
+    """Sets an event when the bot logs a record (here: that it read a 429 and paused)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.event.set()
+
+
+async def test_a_429_in_one_chat_pauses_a_send_to_another_chat(app: BotUnderTest) -> None:
+    first, second = await app.client(5004), await app.client(5005)
+    await app.api.wait_idle()
+    loop = asyncio.get_running_loop()
+    paused = _Seen()
+    logging.getLogger("bot.rate_limit").addHandler(paused)
+    try:
+        app.api.fail_next("sendMessage", 429, retry_after=1)
+        to_first = asyncio.create_task(app.app.bot.send_message(first.id, "to the first"))
+        async with asyncio.timeout(2):
+            await paused.event.wait()  # the bot has read the 429
+        told_to_wait = loop.time()
+        await app.app.bot.send_message(second.id, "to the second")
+        assert loop.time() - told_to_wait >= 0.8  # held back by the other chat's 429
+        await to_first
+    finally:
+        logging.getLogger("bot.rate_limit").removeHandler(paused)
+    assert first.last.text == "to the first"
+    assert second.last.text == "to the second"
+    assert [e[1] for e in app.api.errors] == [429]
+
+
+# -- per-chat pacing -----------------------------------------------------------------------------
+
+
+async def test_a_reply_in_six_parts_arrives_in_order_and_paced(app: BotUnderTest) -> None:
+    person = app.user(5006)
+    person.record.started = True  # pressed Start long ago: the chat has its full burst
+    loop = asyncio.get_running_loop()
+    # Six parts of 41 lines: 4,058 characters each, so the next line never fits.
+    parts = ["\n".join([f"Part {n} ".ljust(98, "x")] + ["x" * 98] * 40) for n in range(1, 7)]
+    arrived: list[float] = []
+
+    async def watch() -> None:
+        for count in range(1, 7):
+
+            def arrived_yet(n: int = count) -> bool:
+                return len(person.bot_messages) >= n
+
+            await app.api.state.wait_until(arrived_yet, 10)
+            arrived.append(loop.time())
+
+    watching = asyncio.create_task(watch())
+    await answer_parts(app.app.bot, person.id, "\n".join(parts), None)  # the import report's way
+    await watching
+    assert [(m.text or "")[:6] for m in person.bot_messages] == [f"Part {n}" for n in range(1, 7)]
+    assert arrived[2] - arrived[0] < 0.5  # a short burst goes at once
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrived[2:])]
+    assert all(gap >= 0.8 for gap in gaps), gaps  # then about one a second
+
+
+# -- one account flooding the bot ------------------------------------------------------------
+
+
+async def test_a_flooding_account_is_throttled_and_others_are_served_promptly(
+    app: BotUnderTest,
+) -> None:
+    flooder, other = await app.client(5007), await app.client(5008)
+    await app.api.wait_idle()
+    before = len(flooder.bot_messages)
+    for n in range(60):
+        app.api.push_update(raw_message(flooder, f"flood {n}"))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    seen = other.bot_messages[-1].message_id
+    asking = asyncio.create_task(other.command("help"))
+    await other.wait_for(lambda m: m.message_id > seen and HELP in (m.text or ""), timeout=3)
+    assert loop.time() - started < 2  # not queued behind the flood
+    await asking
+    await flooder.wait_for(SLOW_DOWN, timeout=40)
+    await app.api.wait_idle(timeout=40)
+    replies = [m.text for m in flooder.bot_messages[before:]]
+    assert replies.count(SLOW_DOWN) == 1  # told once per window, not once per message
+    # At most 20 updates in the window are handled (two went on /start and the language).
+    assert 15 <= replies.count("Please choose from the menu below.") <= 20
+    assert len(replies) <= 21  # not 60
+
+
+async def test_a_flooding_button_presser_is_answered_with_the_notice(app: BotUnderTest) -> None:
+    person = await app.client(5009, "ru")
+    await person.command("language")
+    app.api.callback_answers.clear()
+    presses = [asyncio.create_task(person.press_data("forged")) for _ in range(30)]
+    await asyncio.gather(*presses)
+    await app.api.wait_idle()
+    answers = [a.text for a in app.api.callback_answers]
+    assert (
+        answers.count("Слишком много сообщений сразу. Подождите, пожалуйста, несколько секунд.")
+        == 1
+    )
+    assert len(answers) <= 21  # the rest were dropped unhandled
+
+
+# -- groups (F22) -------------------------------------------------------------------------------
+
+
+async def test_a_group_message_creates_no_user_and_sets_no_menu(app: BotUnderTest) -> None:
+    member = app.user(7201)  # known to Telegram, never opened the bot
+    group = {"id": -100777, "type": "group", "title": "Some group"}
+    app.api.push_update(raw_message(member, "hello everyone", chat=group))
+    app.api.push_update(raw_message(member, "/help", chat=group))
+    await app.api.wait_idle()
+    assert await users.get(app.db, 7201) is None
+    assert ("chat:7201", "") not in app.api.commands
+    assert not [p for p in app.api.calls("sendMessage") if p.get("chat_id") == -100777]
+
+
+async def test_being_added_to_a_group_changes_nothing(app: BotUnderTest) -> None:
+    admin_of_group = app.user(7202)
+    bot = app.api.state.bot_user
+    app.api.push_update(
+        {
+            "my_chat_member": {
+                "chat": {"id": -100778, "type": "supergroup", "title": "Another group"},
+                "from": admin_of_group.record.as_user(),
+                "date": 1_700_000_000,
+                "old_chat_member": {"status": "left", "user": bot},
+                "new_chat_member": {"status": "member", "user": bot},
+            }
+        }
+    )
+    await app.api.wait_idle()
+    assert await users.get(app.db, 7202) is None
+    assert ("chat:7202", "") not in app.api.commands
+    assert not [p for p in app.api.calls("sendMessage") if p.get("chat_id") == -100778]

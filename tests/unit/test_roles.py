@@ -1,0 +1,117 @@
+"""Role filters close whole routers: every kind of update, in the router and the routers inside it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.dispatcher.router import INTERNAL_UPDATE_TYPES
+from aiogram.types import TelegramObject, Update
+
+from bot.roles import HasRole, restrict
+from db.users import Role, User
+from handlers import feature_routers
+
+BOT = Bot("123456:TEST")  # the handlers below never call Telegram
+PERSON = {"id": 42, "is_bot": False, "first_name": "T"}
+CHAT = {"id": 42, "type": "private"}
+MESSAGE = {"message_id": 1, "date": 0, "chat": CHAT, "from": PERSON, "text": "hi"}
+MEMBER = {"status": "member", "user": {"id": 1, "is_bot": True, "first_name": "B"}}
+
+# One update of each kind a person can cause, for the observers a router could listen to.
+UPDATES: dict[str, dict[str, Any]] = {
+    "message": {"message": MESSAGE},
+    "edited_message": {"edited_message": MESSAGE | {"edit_date": 1}},
+    "callback_query": {
+        "callback_query": {"id": "1", "from": PERSON, "chat_instance": "1", "data": "x"}
+    },
+    "my_chat_member": {
+        "my_chat_member": {
+            "chat": CHAT,
+            "from": PERSON,
+            "date": 0,
+            "old_chat_member": MEMBER,
+            "new_chat_member": {**MEMBER, "status": "kicked", "until_date": 0},
+        }
+    },
+    "inline_query": {"inline_query": {"id": "1", "from": PERSON, "query": "q", "offset": ""}},
+}
+
+
+def role_filtered(router: Router, observer: str) -> bool:
+    filters = router.observers[observer]._handler.filters or []
+    return any(isinstance(f.callback, HasRole) for f in filters)
+
+
+def all_routers(routers: list[Router]) -> Iterator[Router]:
+    for router in routers:
+        yield from router.chain_tail
+
+
+def test_every_restricted_feature_router_filters_every_kind_it_handles() -> None:
+    restricted = [
+        router
+        for router in all_routers(feature_routers())
+        if any(role_filtered(router, name) for name in router.observers)
+    ]
+    assert len(restricted) >= 9  # caseload, invite, hours, staff, check-ins, directory admin, ...
+    for router in restricted:
+        for inner in router.chain_tail:  # a router's filters also close the routers inside it
+            for name, observer in inner.observers.items():
+                if observer.handlers and name not in INTERNAL_UPDATE_TYPES:
+                    assert role_filtered(router, name), f"{router}: {name} has no role filter"
+
+
+def test_restrict_filters_every_observer_not_only_messages_and_buttons() -> None:
+    router = Router()
+    restrict(router, HasRole(Role.CASEWORKER))
+    unfiltered = [
+        name
+        for name in router.observers
+        if name not in INTERNAL_UPDATE_TYPES and not role_filtered(router, name)
+    ]
+    assert unfiltered == []
+
+
+def person(role: Role) -> User:
+    return User(42, role, "en", None, None, None)
+
+
+def dispatcher(user: User | None, handled: list[str]) -> Dispatcher:
+    router = Router()
+    restrict(router, HasRole(Role.CASEWORKER))
+    inner = Router()  # handlers in a router inside a restricted one are closed too
+    router.include_router(inner)
+    for name in UPDATES:
+
+        async def handler(event: TelegramObject, name: str = name) -> None:
+            handled.append(name)
+
+        (inner if name == "my_chat_member" else router).observers[name].register(handler)
+    dp = Dispatcher()
+
+    async def with_user(
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        data["user"] = user
+        return await handler(event, data)
+
+    dp.update.outer_middleware(with_user)
+    dp.include_router(router)
+    return dp
+
+
+@pytest.mark.parametrize("kind", list(UPDATES))
+async def test_a_restricted_router_handles_no_kind_of_update_from_another_role(kind: str) -> None:
+    update = Update.model_validate({"update_id": 1, **UPDATES[kind]})
+    for user in (person(Role.CLIENT), None):
+        handled: list[str] = []
+        await dispatcher(user, handled).feed_update(BOT, update)
+        assert handled == []
+    handled = []
+    await dispatcher(person(Role.CASEWORKER), handled).feed_update(BOT, update)
+    assert handled == [kind]
