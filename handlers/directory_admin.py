@@ -10,6 +10,7 @@ import contextlib
 import io
 import logging
 
+import aiohttp
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
@@ -181,7 +182,9 @@ async def run_import(
 ) -> None:
     try:
         data = await download(bot, file_id)
-    except TelegramAPIError as exc:
+    except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        # Only the class name: a failed download's message and traceback carry the file URL,
+        # which contains the bot token (aiogram downloads with raise_for_status).
         log.warning("Could not download an import file: %s", type(exc).__name__)
         await bot.send_message(chat_id, _("I could not download the file. Please send it again."))
         return

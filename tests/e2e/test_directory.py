@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from aiogram import Bot
 
 from db import audit, directory
 from db.directory_csv import write_csv
@@ -340,6 +343,46 @@ async def test_a_huge_file_is_refused_before_download(app: BotUnderTest) -> None
     huge = b"id,organization_id,categories\n" + b"x" * (6 * 1024 * 1024)
     [reply] = await admin.send_document(huge, "huge.csv")
     assert "larger than 5 MB" in (reply.text or "")
+
+
+DOWNLOAD_FAILED = "I could not download the file. Please send it again."
+
+
+def rendered_log(caplog: pytest.LogCaptureFixture) -> str:
+    formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    return "\n".join(formatter.format(r) for r in caplog.records)
+
+
+async def test_a_failed_download_gets_a_clear_answer_and_keeps_the_token_out_of_the_log(
+    app: BotUnderTest, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Audit a05 (F6): the file URL holds the bot token, and a 404 raised aiohttp's
+    # ClientResponseError (not a TelegramAPIError), whose traceback reached the ERROR log.
+    admin = await app.admin()
+    monkeypatch.setattr(app.api.state, "file_by_path", lambda path: None)
+    with caplog.at_level(logging.INFO):
+        replies = await admin.send_document(write_csv([row("x")]), "services.csv")
+    assert [r.text for r in replies] == [DOWNLOAD_FAILED]
+    log_text = rendered_log(caplog)
+    assert "Could not download an import file: ClientResponseError" in log_text
+    assert app.api.token not in log_text
+    assert "Traceback" not in log_text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_download_that_times_out_gets_the_same_answer(
+    app: BotUnderTest, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await app.admin()
+
+    async def too_slow(*args: object, **kwargs: object) -> None:
+        raise TimeoutError
+
+    monkeypatch.setattr(Bot, "download", too_slow)
+    with caplog.at_level(logging.INFO):
+        replies = await admin.send_document(write_csv([row("x")]), "services.csv")
+    assert [r.text for r in replies] == [DOWNLOAD_FAILED]
+    assert "Could not download an import file: TimeoutError" in rendered_log(caplog)
 
 
 async def test_export_then_import_in_the_bot_changes_nothing(app: BotUnderTest) -> None:
