@@ -84,6 +84,12 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PROTECTED_RE = re.compile(r"^'+[=+\-@\t\r]")  # quotes, then what starts a formula
+_PROTECTED_RAW_RE = re.compile(r"^'+[\t\r]")
+_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
+_PHONES_CELL_RE = re.compile(r"^[0-9 ()+;,-]*$")
 _DEMO_WORDS = {"kk": "демо", "ru": "демо", "en": "demo"}
 _CHOICES = {
     "accepts_criminal_record": ("yes", "no", "unknown"),
@@ -267,13 +273,17 @@ def _base(column: str) -> str:
 
 
 def _clean(column: str, value: str) -> str:
+    if _PROTECTED_RAW_RE.match(value):  # '<tab> or '<CR> from spreadsheet_safe
+        value = value[1:]
     value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
     value = value.replace("\t", " ")
     if _base(column) in _MULTILINE:
         lines = [" ".join(line.split()) for line in value.split("\n")]
-        value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
-        return value.strip()
-    return " ".join(value.split())
+        value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    else:
+        value = " ".join(value.split())
+    # Undo spreadsheet_safe after cleaning, so the value read is the value exported.
+    return value[1:] if _PROTECTED_RE.match(value) else value
 
 
 def _has_control(value: str) -> bool:
@@ -505,11 +515,30 @@ _Bad = Callable[..., None]
 # -- writing -------------------------------------------------------------------------------
 
 
+def spreadsheet_safe(column: str, value: str) -> str:
+    """A cell a spreadsheet would run as a formula (= + - @ tab CR first) gets a leading '.
+
+    Plain numbers (a latitude of -12.5) and phone numbers (+7 ...) cannot run and stay as
+    they are. A value that itself starts with quotes before one of those characters gets
+    one more, so that import, which takes exactly one such quote off, reads it back
+    unchanged: export → import → export stays byte-equal.
+    """
+    if _PROTECTED_RE.match(value):
+        return "'" + value
+    if not value.startswith(_FORMULA_STARTS) or _NUMBER_RE.match(value):
+        return value
+    if column == "phones" and _PHONES_CELL_RE.match(value):
+        return value
+    return "'" + value
+
+
 def write_csv(rows: Iterable[dict[str, str]]) -> bytes:
-    """UTF-8 with a byte order mark (so spreadsheet programs see the Kazakh letters), comma-separated."""
+    """UTF-8 with a byte order mark (so spreadsheet programs see the Kazakh letters), comma-separated.
+
+    Cells that would start a formula are protected with a leading ' (spreadsheet_safe)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for values in rows:
-        writer.writerow([values.get(column, "") for column in COLUMNS])
+        writer.writerow([spreadsheet_safe(column, values.get(column, "")) for column in COLUMNS])
     return out.getvalue().encode("utf-8-sig")
