@@ -47,9 +47,9 @@ from handlers.directory_ui import (
     card_text,
     report_text,
     reports_screen,
-    split_message,
     user_zone,
 )
+from handlers.texts import split_html
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def imported_text(parsed: Parsed, result: ImportResult) -> str:
 async def answer_parts(
     bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
-    parts = split_message(text)
+    parts = split_html(text)
     for index, part in enumerate(parts):
         await bot.send_message(
             chat_id, part, reply_markup=markup if index == len(parts) - 1 else None
@@ -288,7 +288,7 @@ async def hide_entry(
     text = card_text(entry, i18n.current_locale, now_local, admin=True)
     markup = card_keyboard(entry, admin=True)
     try:
-        if len(split_message(text)) == 1:
+        if len(split_html(text)) == 1:
             await query.message.edit_text(text, reply_markup=markup)
         else:  # a long card was sent in parts: only its buttons change
             await query.message.edit_reply_markup(reply_markup=markup)

@@ -9,7 +9,7 @@ from aiogram import Bot
 
 from db import audit, directory
 from db.directory_csv import write_csv
-from db.directory_import import DEMO_FILE, load_bundled
+from db.directory_import import DEMO_FILE, import_file, load_bundled
 from tests.fakeapi import FakeUser, Msg
 from tests.harness import ADMIN_ID, BotUnderTest
 
@@ -266,6 +266,30 @@ async def test_nearest_within_a_category_formats_distance_for_the_language(
     assert "Центр помощи при зависимости (демо), Актобе" in text
     assert "94 км" in text  # units in the person's language (Babel)
     assert "Кандыагаш" not in text
+
+
+async def test_a_card_full_of_ampersands_is_shown_in_valid_parts(app: BotUnderTest) -> None:
+    # Audit a19 (F24): escaped, 1,000 "&" are 5,000 characters on one line, which used to be
+    # cut inside an "&amp;" and refused by Telegram on every press.
+    rows = [
+        row("amp", name_en="Ampersand service", description_en="&" * 1000),
+        row("sym", name_en="Symbols", fees_en="&<>" * 100, eligibility_en="&" * 400),
+    ]
+    await import_file(app.db, write_csv(rows), actor_id=None)
+    person = await app.client(7161, "en")
+    await person.command("services", "Ampersand")
+    replies = await person.press("1. Ampersand service")
+    assert len(replies) == 2
+    assert APOLOGY not in texts(replies)
+    assert "".join(m.text or "" for m in replies).count("&") == 1000
+    assert replies[0].text is not None
+    assert replies[0].text.startswith("Ampersand service")
+    assert replies[-1].inline_buttons  # the card's buttons come with its last part
+    await person.command("services", "Symbols")
+    replies = await person.press("1. Symbols")
+    assert APOLOGY not in texts(replies)
+    assert "&<>" * 100 in "".join(m.text or "" for m in replies)
+    assert app.api.errors == []
 
 
 # -- admins: import, export, hide --------------------------------------------------------------
