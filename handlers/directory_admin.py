@@ -114,7 +114,7 @@ def problem_lines(parsed: Parsed) -> list[str]:
         for p in parsed.problems[:SHOWN_PROBLEMS]
         if p.row is not None
     ]
-    hidden = len([p for p in parsed.problems if p.row is not None]) - len(lines)
+    hidden = parsed.problem_count - len(lines)  # counted, whether kept or not
     if hidden > 0:
         lines.append(
             _("… and {count} more problem", "… and {count} more problems", hidden).format(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 import pytest
 from aiogram import Bot
 
 from db import audit, directory
-from db.directory_csv import write_csv
+from db.directory_csv import parse_csv, write_csv
 from db.directory_import import DEMO_FILE, import_file, load_bundled
 from tests.fakeapi import FakeUser, Msg
 from tests.harness import ADMIN_ID, BotUnderTest
@@ -338,6 +339,24 @@ async def test_admin_import_report_is_in_the_admins_language(app: BotUnderTest) 
     text = reply.text or ""
     assert "Ештеңе импортталмады" in text
     assert "3-жол" in text
+
+
+async def test_a_file_of_bad_cells_gets_a_short_report_with_the_true_count(
+    app: BotUnderTest,
+) -> None:
+    # Audit F10: 1.1 million problems used to be kept in memory; now the first ones are
+    # kept and the rest counted.
+    bad = [row(f"bad-{i}", categories="nope", hours="soon", latitude="x") for i in range(300)]
+    data = write_csv(bad)
+    parsed = parse_csv(data, [c.code for c in await directory.categories(app.db)], date.today())
+    assert parsed.problem_count == 300 * 3
+    admin = await app.admin()
+    replies = await admin.send_document(data, "services.csv")
+    text = texts(replies)
+    assert "Nothing was imported: 300 of 300 rows have problems" in text
+    assert text.count("• Row ") == 25
+    assert f"… and {300 * 3 - 25} more problems" in text
+    assert APOLOGY not in text
 
 
 @pytest.mark.parametrize(
