@@ -190,7 +190,7 @@ async def _import_batch(
             [row.external_id for row in chunk],
         )
     }
-    organizations: dict[str, tuple[int, tuple[str, ...]]] = {}
+    organizations = await _known_organizations(conn, chunk)
     places: dict[str, int] = {}
     written: list[tuple[int, Row]] = []
     replaced: list[int] = []
@@ -220,43 +220,47 @@ async def _import_batch(
     return start + done
 
 
+async def _known_organizations(
+    conn: aiosqlite.Connection, rows: Sequence[Row]
+) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """The stored organisations these rows name: external id → (id, names)."""
+    wanted = sorted({row.values["organization_id"] for row in rows})
+    marks = ",".join("?" * len(wanted))
+    return {
+        r["external_id"]: (int(r["id"]), (r["name_kk"], r["name_ru"], r["name_en"]))
+        for r in await conn.execute_fetchall(
+            "SELECT id, external_id, name_kk, name_ru, name_en FROM dir_organization "
+            f"WHERE external_id IN ({marks})",
+            wanted,
+        )
+    }
+
+
 async def _upsert_organization(
-    conn: aiosqlite.Connection, row: Row, seen: dict[str, tuple[int, tuple[str, ...]]]
+    conn: aiosqlite.Connection, row: Row, known: dict[str, tuple[int, tuple[str, ...]]]
 ) -> tuple[int, bool]:
-    """The organisation's id, and whether its names changed. `seen` caches this batch's."""
+    """The organisation's id, and whether its names changed. `known`: every stored
+    organisation the batch names (_known_organizations), kept up to date here."""
     v = row.values
     external_id = v["organization_id"]
     names = (v["organization_name_kk"], v["organization_name_ru"], v["organization_name_en"])
-    cached = seen.get(external_id)
-    if cached is not None and cached[1] == names:
-        return cached[0], False
-    if cached is None:
-        found = await (
-            await conn.execute(
-                "SELECT id, name_kk, name_ru, name_en FROM dir_organization WHERE external_id = ?",
-                (external_id,),
-            )
-        ).fetchone()
-        if found is None:
-            cursor = await conn.execute(
-                "INSERT INTO dir_organization (external_id, name_kk, name_ru, name_en) "
-                "VALUES (?, ?, ?, ?) RETURNING id",
-                (external_id, *names),
-            )
-            new = await cursor.fetchone()
-            assert new is not None
-            seen[external_id] = (int(new[0]), names)
-            return int(new[0]), False
-        cached = (int(found["id"]), (found["name_kk"], found["name_ru"], found["name_en"]))
-        seen[external_id] = cached
-        if cached[1] == names:
-            return cached[0], False
+    found = known.get(external_id)
+    if found is None:
+        [new] = await conn.execute_fetchall(
+            "INSERT INTO dir_organization (external_id, name_kk, name_ru, name_en) "
+            "VALUES (?, ?, ?, ?) RETURNING id",
+            (external_id, *names),
+        )
+        known[external_id] = (int(new[0]), names)
+        return int(new[0]), False
+    if found[1] == names:
+        return found[0], False
     await conn.execute(
         "UPDATE dir_organization SET name_kk = ?, name_ru = ?, name_en = ? WHERE id = ?",
-        (*names, cached[0]),
+        (*names, found[0]),
     )
-    seen[external_id] = (cached[0], names)
-    return cached[0], True
+    known[external_id] = (found[0], names)
+    return found[0], True
 
 
 def _place_names(row: Row) -> tuple[str, ...]:
@@ -271,16 +275,14 @@ async def _upsert_place(conn: aiosqlite.Connection, row: Row, seen: dict[str, in
     key = "\x1f".join(search_fold(n) for n in names)
     if key in seen:
         return seen[key]
-    found = await (await conn.execute("SELECT id FROM dir_place WHERE key = ?", (key,))).fetchone()
-    if found is None:
-        cursor = await conn.execute(
-            "INSERT INTO dir_place (key, city_kk, city_ru, city_en, region_kk, region_ru, region_en) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (key, *names),
-        )
-        found = await cursor.fetchone()
-        assert found is not None
-    seen[key] = int(found[0])
+    found = await conn.execute_fetchall(
+        "INSERT INTO dir_place (key, city_kk, city_ru, city_en, region_kk, region_ru, region_en) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET key = excluded.key "
+        "RETURNING id",
+        (key, *names),
+    )
+    [new] = found
+    seen[key] = int(new[0])
     return seen[key]
 
 
@@ -321,11 +323,9 @@ async def _write_entry(
     fields |= {"external_id": row.external_id, "created_at": now}
     names = ", ".join(fields)
     values = ", ".join(f":{name}" for name in fields)
-    cursor = await conn.execute(
+    [new] = await conn.execute_fetchall(
         f"INSERT INTO dir_entry ({names}) VALUES ({values}) RETURNING id", fields
     )
-    new = await cursor.fetchone()
-    assert new is not None
     return int(new[0])
 
 
