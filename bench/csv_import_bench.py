@@ -106,13 +106,13 @@ class Probes:
     failed: list[str] = field(default_factory=list)
     stalls: list[float] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _stopping: bool = False
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _writer(self) -> None:
         n = 0
         # A flag as well as cancel(): a task cancelled during COMMIT gets a failed ROLLBACK's
         # OperationalError instead of CancelledError (Database.transaction), caught below.
-        while not self._stopping:
+        while not self._stop.is_set():
             n += 1
             started = time.perf_counter()
             try:
@@ -122,14 +122,14 @@ class Probes:
                     (str(n),),
                 )
             except Exception as exc:  # a failed write is the result we look for
-                if self._stopping:
+                if self._stop.is_set():
                     break  # the cancelled write itself (see above), not a result
                 self.failed.append(type(exc).__name__ + ": " + str(exc))
             self.writes.append(time.perf_counter() - started)
             await asyncio.sleep(0.02)
 
     async def _loop(self) -> None:
-        while not self._stopping:
+        while not self._stop.is_set():
             started = time.perf_counter()
             await asyncio.sleep(0.01)
             self.stalls.append(time.perf_counter() - started - 0.01)
@@ -138,7 +138,7 @@ class Probes:
         self._tasks = [asyncio.create_task(self._writer()), asyncio.create_task(self._loop())]
 
     async def stop(self) -> None:
-        self._stopping = True
+        self._stop.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
