@@ -93,7 +93,7 @@ _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PROTECTED_RE = re.compile(r"^'+[=+\-@\t\r]")  # quotes, then what starts a formula
 _PROTECTED_RAW_RE = re.compile(r"^'+[\t\r]")
-_CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_CONTROL_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 _PHONES_CELL_RE = re.compile(r"^[0-9 ()+;,-]*$")
 _DEMO_WORDS = {"kk": "демо", "ru": "демо", "en": "demo"}
