@@ -32,6 +32,7 @@ from db.database import PRIVATE_FILE, Database, DatabaseFileError
 from db.directory_csv import Parsed
 from db.directory_import import (
     DEMO_FILE,
+    OTHER_PROCESS_PAUSE,
     STARTER_FILE,
     ImportRefusedError,
     ImportResult,
@@ -55,6 +56,8 @@ OPERATOR_ERRORS = (
     BackupError,
     PollingError,
 )
+# The command line waits this long for the running bot's short write transactions.
+CLI_BUSY_TIMEOUT_MS = 30_000
 REASSIGN_ERRORS = {
     "no-client": "no such client",
     "no-caseworker": "the target is not a caseworker",
@@ -117,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    db = Database(settings.database_path)
+    # The bot may be running on the same file: wait for its writes rather than fail.
+    db = Database(settings.database_path, busy_timeout_ms=CLI_BUSY_TIMEOUT_MS)
     await db.connect()
     try:
         await migrate(db)
@@ -261,6 +265,8 @@ def _admin_action(
 def _print_problems(parsed: Parsed) -> None:
     for problem in parsed.problems:
         print(problem.render(), file=sys.stderr)
+    if parsed.more_problems:
+        print(f"… and {parsed.more_problems} more problems", file=sys.stderr)
 
 
 def _print_result(result: ImportResult) -> None:
@@ -278,7 +284,9 @@ def _directory_import(path: Path, skip_invalid: bool) -> Callable[[Database], Aw
             print(f"Error: cannot read {path}: {exc.strerror}", file=sys.stderr)
             return 1
         try:
-            parsed, result = await import_file(db, data, actor_id=None, skip_invalid=skip_invalid)
+            parsed, result = await import_file(
+                db, data, actor_id=None, skip_invalid=skip_invalid, pause=OTHER_PROCESS_PAUSE
+            )
         except ImportRefusedError as refused:
             _print_problems(refused.parsed)
             if refused.parsed.file_problem is None:

@@ -14,8 +14,9 @@ import csv
 import hashlib
 import io
 import re
+import time
 import unicodedata
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -61,6 +62,10 @@ REQUIRED_COLUMNS = ("id", "organization_id", "categories")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_PHONES = 5
+# A file of bad cells can hold a million problems (20,000 rows × 56 columns): only the first
+# ones are kept to show; the rest are counted.
+MAX_KEPT_PROBLEMS = 100
+_YIELD_SECONDS = 0.001  # see parse_csv
 # Limits keep a card within Telegram's 4096 characters.
 _LIMITS: dict[str, int] = {
     "organization_name": 200,
@@ -84,6 +89,13 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PROTECTED_RE = re.compile(r"^'+[=+\-@\t\r]")  # quotes, then what starts a formula
+_PROTECTED_RAW_RE = re.compile(r"^'+[\t\r]")
+_CONTROL_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
+_PHONES_CELL_RE = re.compile(r"^[0-9 ()+;,-]*$")
 _DEMO_WORDS = {"kk": "демо", "ru": "демо", "en": "demo"}
 _CHOICES = {
     "accepts_criminal_record": ("yes", "no", "unknown"),
@@ -111,7 +123,7 @@ class Problem:
         return translate(N_("Row {row}: {problem}")).format(row=self.row, problem=text)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One valid row: every column's canonical text, and the parsed values."""
 
@@ -121,7 +133,10 @@ class Row:
     phones: tuple[str, ...]
     latitude: float | None
     longitude: float | None
-    schedule: tuple[Interval, ...]
+    # (weekday, opens, closes) as in Interval, but plain tuples, which the garbage collector
+    # stops tracking: a large import holds hundreds of thousands (a full collection in the
+    # parsing thread holds the GIL, so the event loop would wait for it).
+    schedule: tuple[tuple[int, int, int], ...]
 
     @property
     def external_id(self) -> str:
@@ -134,17 +149,37 @@ class Row:
 
 @dataclass
 class Parsed:
+    """What a file holds: its valid rows, and its problems (the first MAX_KEPT_PROBLEMS are
+    kept to show; every one is counted). A problem with the whole file is always kept."""
+
     rows: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     read: int = 0  # data rows read (empty lines not counted)
+    problem_count: int = 0  # problems in rows, kept or not
+    bad_rows: int = 0  # rows with at least one problem
+    _kept: int = 0  # row problems in `problems`
 
     @property
     def file_problem(self) -> Problem | None:
         return next((p for p in self.problems if p.row is None), None)
 
     @property
-    def bad_rows(self) -> int:
-        return len({p.row for p in self.problems if p.row is not None})
+    def more_problems(self) -> int:
+        """Row problems counted but not kept."""
+        return self.problem_count - self._kept
+
+    def add_row_problems(self, found: Sequence[Problem]) -> None:
+        """One bad row's problems."""
+        self.bad_rows += 1
+        self.problem_count += len(found)
+        keep = list(found[: max(0, MAX_KEPT_PROBLEMS - self._kept)])
+        self.problems += keep
+        self._kept += len(keep)
+
+    def refuse(self, problem: Problem) -> None:
+        """A problem with the whole file: nothing in it is imported."""
+        self.problems.append(problem)
+        self.rows = []
 
 
 def fingerprint(values: dict[str, str]) -> str:
@@ -211,18 +246,22 @@ def _header(cells: list[str]) -> list[str] | Problem:
 
 
 def parse_csv(data: bytes, category_codes: Collection[str], today: date) -> Parsed:
-    """Read and check every row. Valid rows are kept even when others are bad (see import)."""
+    """Read and check every row. Valid rows are kept even when others are bad (see import).
+
+    Pure CPU work (seconds for a large file): callers on an event loop run it in a thread,
+    and it hands the GIL over every millisecond, so that thread slows the loop very little."""
     parsed = Parsed()
     text = _decode(data)
     if isinstance(text, Problem):
-        parsed.problems.append(text)
+        parsed.refuse(text)
         return parsed
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     checker = _RowChecker(category_codes, today)
+    next_yield = 0.0
     try:
         header = _header(next(reader))
         if isinstance(header, Problem):
-            parsed.problems.append(header)
+            parsed.refuse(header)
             return parsed
         for index, cells in enumerate(reader):
             number = index + 2
@@ -230,54 +269,77 @@ def parse_csv(data: bytes, category_codes: Collection[str], today: date) -> Pars
                 continue
             parsed.read += 1
             if parsed.read > MAX_ROWS:
-                parsed.problems = [
-                    Problem(N_("the file has more than {limit} rows"), params={"limit": MAX_ROWS})
-                ]
-                parsed.rows = []
-                return parsed
+                return Parsed(
+                    problems=[
+                        Problem(
+                            N_("the file has more than {limit} rows"), params={"limit": MAX_ROWS}
+                        )
+                    ],
+                    read=parsed.read,
+                )
             extra = [c for c in cells[len(header) :] if c.strip()]
             if extra:
-                parsed.problems.append(
-                    Problem(
-                        N_("the row has {cells} cells but the header has {columns}"),
-                        row=number,
-                        params={"cells": len(cells), "columns": len(header)},
-                    )
+                parsed.add_row_problems(
+                    [
+                        Problem(
+                            N_("the row has {cells} cells but the header has {columns}"),
+                            row=number,
+                            params={"cells": len(cells), "columns": len(header)},
+                        )
+                    ]
                 )
                 continue
             raw = {name: cell for name, cell in zip(header, cells, strict=False) if name}
-            row = checker.check(number, raw, parsed.problems)
-            if row is not None:
+            if time.monotonic() >= next_yield:
+                # Let other threads have the GIL now rather than after the 5 ms switch
+                # interval: the event loop and the database threads wait for it.
+                time.sleep(0)
+                next_yield = time.monotonic() + _YIELD_SECONDS
+            row = checker.check(number, raw)
+            if isinstance(row, Row):
                 parsed.rows.append(row)
+            else:
+                parsed.add_row_problems(row)
     except csv.Error:
-        parsed.problems.append(
+        parsed.refuse(
             Problem(
                 N_("the file cannot be read as CSV near row {row} (check the quotes)"),
                 params={"row": reader.line_num},
             )
         )
-        parsed.rows = []
     return parsed
 
 
-def _base(column: str) -> str:
-    """'description' for 'description_kk'; other columns unchanged."""
+def _stem(column: str) -> str:
     stem, _, lang = column.rpartition("_")
     return stem if stem and lang in LANGS else column
 
 
+_BASES = {column: _stem(column) for column in COLUMNS}
+
+
+def _base(column: str) -> str:
+    """'description' for 'description_kk'; other columns unchanged."""
+    return _BASES.get(column) or _stem(column)
+
+
 def _clean(column: str, value: str) -> str:
+    if _PROTECTED_RAW_RE.match(value):  # '<tab> or '<CR> from spreadsheet_safe
+        value = value[1:]
     value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
     value = value.replace("\t", " ")
     if _base(column) in _MULTILINE:
         lines = [" ".join(line.split()) for line in value.split("\n")]
-        value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
-        return value.strip()
-    return " ".join(value.split())
+        value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    else:
+        value = " ".join(value.split())
+    # Undo spreadsheet_safe after cleaning, so the value read is the value exported.
+    return value[1:] if _PROTECTED_RE.match(value) else value
 
 
 def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in value)
+    """Any character of Unicode category Cc (U+0000–U+001F, U+007F–U+009F) but a line end."""
+    return _CONTROL_RE.search(value) is not None
 
 
 class _RowChecker:
@@ -287,7 +349,8 @@ class _RowChecker:
         self.ids: dict[str, int] = {}
         self.organizations: dict[str, tuple[int, tuple[str, ...]]] = {}
 
-    def check(self, number: int, raw: dict[str, str], problems: list[Problem]) -> Row | None:
+    def check(self, number: int, raw: dict[str, str]) -> Row | list[Problem]:
+        """The valid row, or its problems."""
         found: list[Problem] = []
 
         def bad(message: str, column: str | None = None, **params: str | int) -> None:
@@ -359,9 +422,8 @@ class _RowChecker:
                         word=_DEMO_WORDS[lang],
                     )
 
-        problems.extend(found)
         if found:
-            return None
+            return found
         return Row(
             number=number,
             values=values,
@@ -369,7 +431,7 @@ class _RowChecker:
             phones=phones,
             latitude=latitude,
             longitude=longitude,
-            schedule=tuple(schedule),
+            schedule=tuple((i.weekday, i.opens, i.closes) for i in schedule),
         )
 
     def _categories(self, values: dict[str, str], bad: _Bad) -> tuple[str, ...]:
@@ -505,11 +567,30 @@ _Bad = Callable[..., None]
 # -- writing -------------------------------------------------------------------------------
 
 
+def spreadsheet_safe(column: str, value: str) -> str:
+    """A cell a spreadsheet would run as a formula (= + - @ tab CR first) gets a leading '.
+
+    Plain numbers (a latitude of -12.5) and phone numbers (+7 ...) cannot run and stay as
+    they are. A value that itself starts with quotes before one of those characters gets
+    one more, so that import, which takes exactly one such quote off, reads it back
+    unchanged: export → import → export stays byte-equal.
+    """
+    if _PROTECTED_RE.match(value):
+        return "'" + value
+    if not value.startswith(_FORMULA_STARTS) or _NUMBER_RE.match(value):
+        return value
+    if column == "phones" and _PHONES_CELL_RE.match(value):
+        return value
+    return "'" + value
+
+
 def write_csv(rows: Iterable[dict[str, str]]) -> bytes:
-    """UTF-8 with a byte order mark (so spreadsheet programs see the Kazakh letters), comma-separated."""
+    """UTF-8 with a byte order mark (so spreadsheet programs see the Kazakh letters), comma-separated.
+
+    Cells that would start a formula are protected with a leading ' (spreadsheet_safe)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for values in rows:
-        writer.writerow([values.get(column, "") for column in COLUMNS])
+        writer.writerow([spreadsheet_safe(column, values.get(column, "")) for column in COLUMNS])
     return out.getvalue().encode("utf-8-sig")

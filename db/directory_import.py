@@ -1,16 +1,22 @@
 """Writing the directory: CSV import (upsert by external id), export, demo removal, starter data.
 
 Shared by the command line (`python -m bot directory ...`) and the admin's CSV upload
-in the bot. An import is one transaction: all valid rows, or nothing.
+in the bot. Every row is checked before anything is written (in a thread: parsing a large
+file takes seconds); with a bad row nothing is written unless skipping was asked for.
+The rows are then written in short transactions (BATCH_SECONDS each), so the bot's other
+writes, or another process's, wait at most one batch. A crash in the middle leaves the
+rows written so far; importing the same file again completes it (upsert by id).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
+from time import monotonic
 from typing import Any
 
 import aiosqlite
@@ -32,6 +38,15 @@ from db.directory_text import search_fold
 STARTER_FILE = "starter_directory.csv"
 DEMO_FILE = "demo_directory.csv"
 _STARTER_MARK = "starter_loaded"
+# One write transaction takes rows for this long (then commits and lets other writers in),
+# and at most this many.
+BATCH_SECONDS = 0.03
+BATCH_ROWS = 500
+# Between batches, an import from another process (the command line) leaves the database
+# free this long: the bot's SQLite busy handler sleeps at most 100 ms between tries, so its
+# next try finds the database free (bench/csv_import_bench.py: with 50 ms, a write of the
+# bot now and then waited over 200 ms).
+OTHER_PROCESS_PAUSE = 0.1
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ class ImportRefusedError(Exception):
     """The file has problems and skipping bad rows was not asked for: nothing was imported."""
 
     def __init__(self, parsed: Parsed) -> None:
-        super().__init__(f"{len(parsed.problems)} problems")
+        super().__init__(f"{parsed.problem_count or len(parsed.problems)} problems")
         self.parsed = parsed
 
 
@@ -58,22 +73,39 @@ async def category_order(db: Database) -> list[str]:
 async def parse_file(db: Database, data: bytes) -> Parsed:
     # Tomorrow (UTC) is still "today" somewhere in Kazakhstan's UTC+5 morning.
     today = (utcnow() + timedelta(days=1)).date()
-    return parse_csv(data, await category_order(db), today)
+    codes = await category_order(db)
+    return await asyncio.to_thread(parse_csv, data, codes, today)
 
 
 async def import_file(
-    db: Database, data: bytes, *, actor_id: int | None, skip_invalid: bool = False
+    db: Database,
+    data: bytes,
+    *,
+    actor_id: int | None,
+    skip_invalid: bool = False,
+    pause: float = 0.0,
 ) -> tuple[Parsed, ImportResult]:
     """Validate every row, then import. Raises ImportRefusedError on any problem unless skip_invalid
-    (a problem with the file itself always refuses)."""
+    (a problem with the file itself always refuses). `pause`: see import_rows."""
     parsed = await parse_file(db, data)
     if parsed.file_problem is not None or (parsed.problems and not skip_invalid):
         raise ImportRefusedError(parsed)
-    result = await import_rows(db, parsed.rows, actor_id=actor_id, skipped=parsed.bad_rows)
+    result = await import_rows(
+        db, parsed.rows, actor_id=actor_id, skipped=parsed.bad_rows, pause=pause
+    )
     return parsed, result
 
 
 # -- import --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Progress:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    renamed_orgs: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)
 
 
 async def import_rows(
@@ -83,46 +115,41 @@ async def import_rows(
     actor_id: int | None,
     skipped: int = 0,
     mark: str | None = None,
+    pause: float = 0.0,
 ) -> ImportResult:
-    created = updated = unchanged = 0
+    """Upsert the rows by external id in short transactions (see BATCH_SECONDS).
+
+    Between two batches the writer lock is free: the bot's other writes go first (the lock
+    is fair). `pause` (seconds) also leaves the database free between batches, for another
+    process whose SQLite busy handler polls (the command line passes it)."""
     now = now_db()
-    async with db.transaction() as conn:
-        category_ids = {
-            r["code"]: r["id"]
-            for r in await conn.execute_fetchall("SELECT code, id FROM dir_category")
-        }
-        existing = {
-            r["external_id"]: (r["id"], r["fingerprint"])
-            for r in await conn.execute_fetchall(
-                "SELECT id, external_id, fingerprint FROM dir_entry"
+    category_ids = {
+        r["code"]: r["id"] for r in await db.fetchall("SELECT code, id FROM dir_category")
+    }
+    progress = _Progress()
+    start = 0
+    while start < len(rows):
+        if start:
+            await asyncio.sleep(pause)
+        async with db.transaction() as conn:
+            start = await _import_batch(conn, rows, start, category_ids, now, progress)
+    if progress.renamed_orgs:
+        # Entries of a renamed organisation that the file did not list carry the old name
+        # in the search index.
+        marks = ",".join("?" * len(progress.renamed_orgs))
+        others = [
+            r["id"]
+            for r in await db.fetchall(
+                f"SELECT id FROM dir_entry WHERE organization_id IN ({marks})",
+                tuple(progress.renamed_orgs),
             )
-        }
-        renamed_orgs: set[int] = set()
-        touched: set[int] = set()
-        for row in rows:
-            org_id, renamed = await _upsert_organization(conn, row)
-            if renamed:
-                renamed_orgs.add(org_id)
-            place_id = await _upsert_place(conn, row)
-            known = existing.get(row.external_id)
-            if known is not None and known[1] == row.fingerprint:
-                unchanged += 1
-                continue
-            entry_id = await _write_entry(conn, row, org_id, place_id, known, now)
-            await _write_children(conn, entry_id, row, category_ids)
-            await _reindex(conn, entry_id)
-            touched.add(entry_id)
-            if known is None:
-                created += 1
-            else:
-                updated += 1
-        if renamed_orgs:
-            marks = ",".join("?" * len(renamed_orgs))
-            for r in await conn.execute_fetchall(
-                f"SELECT id FROM dir_entry WHERE organization_id IN ({marks})", tuple(renamed_orgs)
-            ):
-                if r["id"] not in touched:
-                    await _reindex(conn, r["id"])
+            if r["id"] not in progress.touched
+        ]
+        for first in range(0, len(others), BATCH_ROWS):
+            await asyncio.sleep(pause)
+            async with db.transaction() as conn:
+                await _reindex(conn, others[first : first + BATCH_ROWS])
+    async with db.transaction() as conn:
         await _drop_orphans(conn)
         if mark is not None:
             await conn.execute(
@@ -134,39 +161,106 @@ async def import_rows(
             conn,
             "directory.imported",
             actor_id=actor_id,
-            created=created,
-            updated=updated,
-            unchanged=unchanged,
+            created=progress.created,
+            updated=progress.updated,
+            unchanged=progress.unchanged,
             skipped=skipped,
         )
-    return ImportResult(created, updated, unchanged, skipped)
+    return ImportResult(progress.created, progress.updated, progress.unchanged, skipped)
 
 
-async def _upsert_organization(conn: aiosqlite.Connection, row: Row) -> tuple[int, bool]:
-    v = row.values
-    names = (v["organization_name_kk"], v["organization_name_ru"], v["organization_name_en"])
-    found = await (
-        await conn.execute(
-            "SELECT id, name_kk, name_ru, name_en FROM dir_organization WHERE external_id = ?",
-            (v["organization_id"],),
+async def _import_batch(
+    conn: aiosqlite.Connection,
+    rows: Sequence[Row],
+    start: int,
+    category_ids: dict[str, int],
+    now: str,
+    progress: _Progress,
+) -> int:
+    """Write rows from `start` for BATCH_SECONDS (at least one, at most BATCH_ROWS) inside
+    the caller's transaction; returns the index of the first row not written."""
+    deadline = monotonic() + BATCH_SECONDS
+    chunk = rows[start : start + BATCH_ROWS]
+    marks = ",".join("?" * len(chunk))
+    # Read inside the transaction: another import may have written between two batches.
+    existing: dict[str, tuple[int, str]] = {
+        r["external_id"]: (r["id"], r["fingerprint"])
+        for r in await conn.execute_fetchall(
+            f"SELECT id, external_id, fingerprint FROM dir_entry WHERE external_id IN ({marks})",
+            [row.external_id for row in chunk],
         )
-    ).fetchone()
+    }
+    organizations = await _known_organizations(conn, chunk)
+    places: dict[str, int] = {}
+    written: list[tuple[int, Row]] = []
+    replaced: list[int] = []
+    done = 0
+    for row in chunk:
+        org_id, renamed = await _upsert_organization(conn, row, organizations)
+        if renamed:
+            progress.renamed_orgs.add(org_id)
+        place_id = await _upsert_place(conn, row, places)
+        known = existing.get(row.external_id)
+        done += 1
+        if known is not None and known[1] == row.fingerprint:
+            progress.unchanged += 1
+        else:
+            entry_id = await _write_entry(conn, row, org_id, place_id, known, now)
+            written.append((entry_id, row))
+            progress.touched.add(entry_id)
+            if known is None:
+                progress.created += 1
+            else:
+                progress.updated += 1
+                replaced.append(entry_id)
+        if monotonic() >= deadline:
+            break
+    await _write_children(conn, written, replaced, category_ids)
+    await _reindex(conn, [entry_id for entry_id, _ in written])
+    return start + done
+
+
+async def _known_organizations(
+    conn: aiosqlite.Connection, rows: Sequence[Row]
+) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """The stored organisations these rows name: external id → (id, names)."""
+    wanted = sorted({row.values["organization_id"] for row in rows})
+    marks = ",".join("?" * len(wanted))
+    return {
+        r["external_id"]: (int(r["id"]), (r["name_kk"], r["name_ru"], r["name_en"]))
+        for r in await conn.execute_fetchall(
+            "SELECT id, external_id, name_kk, name_ru, name_en FROM dir_organization "
+            f"WHERE external_id IN ({marks})",
+            wanted,
+        )
+    }
+
+
+async def _upsert_organization(
+    conn: aiosqlite.Connection, row: Row, known: dict[str, tuple[int, tuple[str, ...]]]
+) -> tuple[int, bool]:
+    """The organisation's id, and whether its names changed. `known`: every stored
+    organisation the batch names (_known_organizations), kept up to date here."""
+    v = row.values
+    external_id = v["organization_id"]
+    names = (v["organization_name_kk"], v["organization_name_ru"], v["organization_name_en"])
+    found = known.get(external_id)
     if found is None:
-        cursor = await conn.execute(
+        [new] = await conn.execute_fetchall(
             "INSERT INTO dir_organization (external_id, name_kk, name_ru, name_en) "
             "VALUES (?, ?, ?, ?) RETURNING id",
-            (v["organization_id"], *names),
+            (external_id, *names),
         )
-        new = await cursor.fetchone()
-        assert new is not None
+        known[external_id] = (int(new[0]), names)
         return int(new[0]), False
-    if (found["name_kk"], found["name_ru"], found["name_en"]) == names:
-        return int(found["id"]), False
+    if found[1] == names:
+        return found[0], False
     await conn.execute(
         "UPDATE dir_organization SET name_kk = ?, name_ru = ?, name_en = ? WHERE id = ?",
-        (*names, found["id"]),
+        (*names, found[0]),
     )
-    return int(found["id"]), True
+    known[external_id] = (found[0], names)
+    return found[0], True
 
 
 def _place_names(row: Row) -> tuple[str, ...]:
@@ -174,22 +268,22 @@ def _place_names(row: Row) -> tuple[str, ...]:
     return tuple(v[f"{kind}_{lang}"] for kind in ("city", "region") for lang in LANGS)
 
 
-async def _upsert_place(conn: aiosqlite.Connection, row: Row) -> int | None:
+async def _upsert_place(conn: aiosqlite.Connection, row: Row, seen: dict[str, int]) -> int | None:
     names = _place_names(row)
     if not any(names):
         return None
     key = "\x1f".join(search_fold(n) for n in names)
-    found = await (await conn.execute("SELECT id FROM dir_place WHERE key = ?", (key,))).fetchone()
-    if found is not None:
-        return int(found[0])
-    cursor = await conn.execute(
+    if key in seen:
+        return seen[key]
+    found = await conn.execute_fetchall(
         "INSERT INTO dir_place (key, city_kk, city_ru, city_en, region_kk, region_ru, region_en) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET key = excluded.key "
+        "RETURNING id",
         (key, *names),
     )
-    new = await cursor.fetchone()
-    assert new is not None
-    return int(new[0])
+    [new] = found
+    seen[key] = int(new[0])
+    return seen[key]
 
 
 _ENTRY_TEXT_COLUMNS = tuple(
@@ -225,54 +319,78 @@ async def _write_entry(
         await conn.execute(
             f"UPDATE dir_entry SET {assignments} WHERE id = :id", fields | {"id": known[0]}
         )
-        for table in ("dir_entry_category", "dir_phone", "dir_schedule"):
-            await conn.execute(f"DELETE FROM {table} WHERE entry_id = ?", (known[0],))
         return known[0]
     fields |= {"external_id": row.external_id, "created_at": now}
     names = ", ".join(fields)
     values = ", ".join(f":{name}" for name in fields)
-    cursor = await conn.execute(
+    [new] = await conn.execute_fetchall(
         f"INSERT INTO dir_entry ({names}) VALUES ({values}) RETURNING id", fields
     )
-    new = await cursor.fetchone()
-    assert new is not None
     return int(new[0])
 
 
 async def _write_children(
-    conn: aiosqlite.Connection, entry_id: int, row: Row, category_ids: dict[str, int]
+    conn: aiosqlite.Connection,
+    written: Sequence[tuple[int, Row]],
+    replaced: Collection[int],
+    category_ids: dict[str, int],
 ) -> None:
+    """Categories, phones and hours of the entries written (those `replaced` lose their old ones)."""
+    if replaced:
+        marks = ",".join("?" * len(replaced))
+        for table in ("dir_entry_category", "dir_phone", "dir_schedule"):
+            await conn.execute(f"DELETE FROM {table} WHERE entry_id IN ({marks})", tuple(replaced))
     await conn.executemany(
         "INSERT INTO dir_entry_category (category_id, entry_id) VALUES (?, ?)",
-        [(category_ids[code], entry_id) for code in row.categories],
+        [(category_ids[code], entry_id) for entry_id, row in written for code in row.categories],
     )
     await conn.executemany(
         "INSERT INTO dir_phone (entry_id, position, number) VALUES (?, ?, ?)",
-        [(entry_id, position, number) for position, number in enumerate(row.phones)],
+        [
+            (entry_id, position, number)
+            for entry_id, row in written
+            for position, number in enumerate(row.phones)
+        ],
     )
     await conn.executemany(
         "INSERT INTO dir_schedule (entry_id, weekday, opens_at, closes_at) VALUES (?, ?, ?, ?)",
-        [(entry_id, i.weekday, i.opens, i.closes) for i in row.schedule],
+        [
+            (entry_id, weekday, opens, closes)
+            for entry_id, row in written
+            for weekday, opens, closes in row.schedule
+        ],
     )
 
 
-async def _reindex(conn: aiosqlite.Connection, entry_id: int) -> None:
-    """(Re)write the entry's search row from what is stored."""
-    entry = await (
-        await conn.execute(
-            "SELECT e.*, o.name_kk AS org_kk, o.name_ru AS org_ru, o.name_en AS org_en, "
-            "p.city_kk, p.city_ru, p.city_en, p.region_kk, p.region_ru, p.region_en "
-            "FROM dir_entry e JOIN dir_organization o ON o.id = e.organization_id "
-            "LEFT JOIN dir_place p ON p.id = e.place_id WHERE e.id = ?",
-            (entry_id,),
-        )
-    ).fetchone()
-    assert entry is not None
-    categories = await conn.execute_fetchall(
-        "SELECT c.name_kk, c.name_ru, c.name_en FROM dir_category c "
-        "JOIN dir_entry_category ec ON ec.category_id = c.id WHERE ec.entry_id = ?",
-        (entry_id,),
+async def _reindex(conn: aiosqlite.Connection, entry_ids: Sequence[int]) -> None:
+    """(Re)write these entries' search rows from what is stored (entries gone are skipped)."""
+    if not entry_ids:
+        return
+    marks = ",".join("?" * len(entry_ids))
+    ids = tuple(entry_ids)
+    entries = await conn.execute_fetchall(
+        "SELECT e.*, o.name_kk AS org_kk, o.name_ru AS org_ru, o.name_en AS org_en, "
+        "p.city_kk, p.city_ru, p.city_en, p.region_kk, p.region_ru, p.region_en "
+        "FROM dir_entry e JOIN dir_organization o ON o.id = e.organization_id "
+        f"LEFT JOIN dir_place p ON p.id = e.place_id WHERE e.id IN ({marks})",
+        ids,
     )
+    categories: dict[int, list[sqlite3.Row]] = {}
+    for c in await conn.execute_fetchall(
+        "SELECT ec.entry_id, c.name_kk, c.name_ru, c.name_en FROM dir_category c "
+        f"JOIN dir_entry_category ec ON ec.category_id = c.id WHERE ec.entry_id IN ({marks}) "
+        "ORDER BY ec.entry_id, c.position",
+        ids,
+    ):
+        categories.setdefault(c["entry_id"], []).append(c)
+    await conn.execute(f"DELETE FROM dir_fts WHERE rowid IN ({marks})", ids)
+    await conn.executemany(
+        "INSERT INTO dir_fts (rowid, name, body) VALUES (?, ?, ?)",
+        [_search_row(entry, categories.get(entry["id"], [])) for entry in entries],
+    )
+
+
+def _search_row(entry: sqlite3.Row, categories: Sequence[sqlite3.Row]) -> tuple[int, str, str]:
     name = [entry[f"{k}_{lang}"] for k in ("name", "org") for lang in LANGS]
     body = [
         entry[f"{k}_{lang}"] or ""
@@ -280,14 +398,10 @@ async def _reindex(conn: aiosqlite.Connection, entry_id: int) -> None:
         for lang in LANGS
     ]
     body += [c[lang] for c in categories for lang in ("name_kk", "name_ru", "name_en")]
-    await conn.execute("DELETE FROM dir_fts WHERE rowid = ?", (entry_id,))
-    await conn.execute(
-        "INSERT INTO dir_fts (rowid, name, body) VALUES (?, ?, ?)",
-        (
-            entry_id,
-            search_fold("\n".join(filter(None, name))),
-            search_fold("\n".join(filter(None, body))),
-        ),
+    return (
+        entry["id"],
+        search_fold("\n".join(filter(None, name))),
+        search_fold("\n".join(filter(None, body))),
     )
 
 

@@ -68,9 +68,9 @@ from handlers.directory_ui import (
     report_text,
     results_screen,
     shown,
-    split_message,
     user_zone,
 )
+from handlers.texts import split_html
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ async def send_card(
     bot: Bot, chat_id: int, entry: Entry, user: User, settings: Settings, language: str
 ) -> None:
     now_local = utcnow().astimezone(user_zone(user, settings))
-    parts = split_message(card_text(entry, language, now_local, admin=is_admin(user)))
+    parts = split_html(card_text(entry, language, now_local, admin=is_admin(user)))
     markup = card_keyboard(entry, admin=is_admin(user))
     for index, part in enumerate(parts):
         await bot.send_message(

@@ -10,6 +10,7 @@ import contextlib
 import io
 import logging
 
+import aiohttp
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
@@ -46,9 +47,9 @@ from handlers.directory_ui import (
     card_text,
     report_text,
     reports_screen,
-    split_message,
     user_zone,
 )
+from handlers.texts import split_html
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def problem_lines(parsed: Parsed) -> list[str]:
         for p in parsed.problems[:SHOWN_PROBLEMS]
         if p.row is not None
     ]
-    hidden = len([p for p in parsed.problems if p.row is not None]) - len(lines)
+    hidden = parsed.problem_count - len(lines)  # counted, whether kept or not
     if hidden > 0:
         lines.append(
             _("… and {count} more problem", "… and {count} more problems", hidden).format(
@@ -156,7 +157,7 @@ def imported_text(parsed: Parsed, result: ImportResult) -> str:
 async def answer_parts(
     bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
-    parts = split_message(text)
+    parts = split_html(text)
     for index, part in enumerate(parts):
         await bot.send_message(
             chat_id, part, reply_markup=markup if index == len(parts) - 1 else None
@@ -181,7 +182,9 @@ async def run_import(
 ) -> None:
     try:
         data = await download(bot, file_id)
-    except TelegramAPIError as exc:
+    except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        # Only the class name: a failed download's message and traceback carry the file URL,
+        # which contains the bot token (aiogram downloads with raise_for_status).
         log.warning("Could not download an import file: %s", type(exc).__name__)
         await bot.send_message(chat_id, _("I could not download the file. Please send it again."))
         return
@@ -285,7 +288,7 @@ async def hide_entry(
     text = card_text(entry, i18n.current_locale, now_local, admin=True)
     markup = card_keyboard(entry, admin=True)
     try:
-        if len(split_message(text)) == 1:
+        if len(split_html(text)) == 1:
             await query.message.edit_text(text, reply_markup=markup)
         else:  # a long card was sent in parts: only its buttons change
             await query.message.edit_reply_markup(reply_markup=markup)

@@ -29,7 +29,6 @@ from db.directory_reports import Report
 from db.users import User
 
 PAGE_SIZE = 8
-MESSAGE_LIMIT = 4096
 BUTTON_TEXT_LIMIT = 60
 ASK_PLACE = -1  # DirList.place: show the place filter first (when there is a choice)
 ALL_PLACES = 0
@@ -171,25 +170,6 @@ def language_name(code: str, language: str) -> str:
         return str(Locale.parse(code).get_display_name(language) or code)
     except (UnknownLocaleError, ValueError):
         return code
-
-
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split at line ends into parts within the limit (each line keeps its HTML tags balanced)."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # never happens with the CSV limits; cut rather than fail
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        parts.append(current)
-    return parts
 
 
 # -- hours --------------------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import date
+
 import pytest
+from aiogram import Bot
 
 from db import audit, directory
-from db.directory_csv import write_csv
-from db.directory_import import DEMO_FILE, load_bundled
+from db.directory_csv import parse_csv, write_csv
+from db.directory_import import DEMO_FILE, import_file, load_bundled
 from tests.fakeapi import FakeUser, Msg
 from tests.harness import ADMIN_ID, BotUnderTest
 
@@ -265,6 +269,30 @@ async def test_nearest_within_a_category_formats_distance_for_the_language(
     assert "Кандыагаш" not in text
 
 
+async def test_a_card_full_of_ampersands_is_shown_in_valid_parts(app: BotUnderTest) -> None:
+    # Audit a19 (F24): escaped, 1,000 "&" are 5,000 characters on one line, which used to be
+    # cut inside an "&amp;" and refused by Telegram on every press.
+    rows = [
+        row("amp", name_en="Ampersand service", description_en="&" * 1000),
+        row("sym", name_en="Symbols", fees_en="&<>" * 100, eligibility_en="&" * 400),
+    ]
+    await import_file(app.db, write_csv(rows), actor_id=None)
+    person = await app.client(7161, "en")
+    await person.command("services", "Ampersand")
+    replies = await person.press("1. Ampersand service")
+    assert len(replies) == 2
+    assert APOLOGY not in texts(replies)
+    assert "".join(m.text or "" for m in replies).count("&") == 1000
+    assert replies[0].text is not None
+    assert replies[0].text.startswith("Ampersand service")
+    assert replies[-1].inline_buttons  # the card's buttons come with its last part
+    await person.command("services", "Symbols")
+    replies = await person.press("1. Symbols")
+    assert APOLOGY not in texts(replies)
+    assert "&<>" * 100 in "".join(m.text or "" for m in replies)
+    assert app.api.errors == []
+
+
 # -- admins: import, export, hide --------------------------------------------------------------
 
 GOOD_AND_BAD = [
@@ -313,6 +341,24 @@ async def test_admin_import_report_is_in_the_admins_language(app: BotUnderTest) 
     assert "3-жол" in text
 
 
+async def test_a_file_of_bad_cells_gets_a_short_report_with_the_true_count(
+    app: BotUnderTest,
+) -> None:
+    # Audit F10: 1.1 million problems used to be kept in memory; now the first ones are
+    # kept and the rest counted.
+    bad = [row(f"bad-{i}", categories="nope", hours="soon", latitude="x") for i in range(300)]
+    data = write_csv(bad)
+    parsed = parse_csv(data, [c.code for c in await directory.categories(app.db)], date.today())
+    assert parsed.problem_count == 300 * 3
+    admin = await app.admin()
+    replies = await admin.send_document(data, "services.csv")
+    text = texts(replies)
+    assert "Nothing was imported: 300 of 300 rows have problems" in text
+    assert text.count("• Row ") == 25
+    assert f"… and {300 * 3 - 25} more problems" in text
+    assert APOLOGY not in text
+
+
 @pytest.mark.parametrize(
     ("content", "filename", "expected"),
     [
@@ -340,6 +386,46 @@ async def test_a_huge_file_is_refused_before_download(app: BotUnderTest) -> None
     huge = b"id,organization_id,categories\n" + b"x" * (6 * 1024 * 1024)
     [reply] = await admin.send_document(huge, "huge.csv")
     assert "larger than 5 MB" in (reply.text or "")
+
+
+DOWNLOAD_FAILED = "I could not download the file. Please send it again."
+
+
+def rendered_log(caplog: pytest.LogCaptureFixture) -> str:
+    formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    return "\n".join(formatter.format(r) for r in caplog.records)
+
+
+async def test_a_failed_download_gets_a_clear_answer_and_keeps_the_token_out_of_the_log(
+    app: BotUnderTest, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Audit a05 (F6): the file URL holds the bot token, and a 404 raised aiohttp's
+    # ClientResponseError (not a TelegramAPIError), whose traceback reached the ERROR log.
+    admin = await app.admin()
+    monkeypatch.setattr(app.api.state, "file_by_path", lambda path: None)
+    with caplog.at_level(logging.INFO):
+        replies = await admin.send_document(write_csv([row("x")]), "services.csv")
+    assert [r.text for r in replies] == [DOWNLOAD_FAILED]
+    log_text = rendered_log(caplog)
+    assert "Could not download an import file: ClientResponseError" in log_text
+    assert app.api.token not in log_text
+    assert "Traceback" not in log_text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_download_that_times_out_gets_the_same_answer(
+    app: BotUnderTest, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await app.admin()
+
+    async def too_slow(*args: object, **kwargs: object) -> None:
+        raise TimeoutError
+
+    monkeypatch.setattr(Bot, "download", too_slow)
+    with caplog.at_level(logging.INFO):
+        replies = await admin.send_document(write_csv([row("x")]), "services.csv")
+    assert [r.text for r in replies] == [DOWNLOAD_FAILED]
+    assert "Could not download an import file: TimeoutError" in rendered_log(caplog)
 
 
 async def test_export_then_import_in_the_bot_changes_nothing(app: BotUnderTest) -> None:

@@ -18,7 +18,7 @@ from db.directory_hours import (
     week_table,
 )
 from db.directory_text import MAX_TOKENS, match_expression, query_tokens, search_fold
-from handlers.directory_ui import format_distance, paginate, split_message
+from handlers.directory_ui import format_distance, paginate
 
 # -- folding and queries -----------------------------------------------------------------------
 
@@ -216,11 +216,3 @@ def test_paginate_clamps_pages() -> None:
     assert paginate(items, 99) == (list(range(16, 20)), 2, 3)
     assert paginate(items, -4)[1] == 0
     assert paginate([], 5) == ([], 0, 1)
-
-
-def test_split_message_cuts_at_line_ends_within_the_limit() -> None:
-    text = "\n".join(f"<b>line {i}</b> " + "x" * 90 for i in range(100))
-    parts = split_message(text, limit=1000)
-    assert all(len(p) <= 1000 for p in parts)
-    assert "\n".join(parts) == text
-    assert all(p.count("<b>") == p.count("</b>") for p in parts)
