@@ -8,7 +8,7 @@ from db import clients, invitations, users
 from db.database import Database
 from db.migrate import migrate
 from db.staff import add_caseworker
-from tests.e2e.test_process import _run
+from tests.processes import run_cli as _run
 
 
 async def test_erase_user_refuses_staff_in_use_and_asks_for_yes(tmp_path: Path) -> None:

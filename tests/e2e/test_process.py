@@ -14,44 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeapi import FakeBotAPI
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env(tmp_path: Path, **values: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {
-            "BOT_TOKEN",
-            "TELEGRAM_API_URL",
-            "DATABASE_PATH",
-            "ADMIN_IDS",
-            "DEFAULT_LANGUAGE",
-            "TIMEZONE",
-            "LOG_LEVEL",
-        }
-    }
-    env["DATABASE_PATH"] = str(tmp_path / "db" / "bot.sqlite3")
-    env["PYTHONPATH"] = str(ROOT)
-    return env | values
-
-
-async def _run(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=tmp_path,
-        env=_env(tmp_path, **env),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+from tests.processes import bot_env, run_cli, start_bot_process, stop_process
 
 
 @pytest.mark.parametrize(
@@ -66,7 +29,7 @@ async def _run(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
 async def test_a_bad_setting_exits_2_with_one_clear_line(
     tmp_path: Path, env: dict[str, str], variable: str
 ) -> None:
-    code, out, err = await _run(tmp_path, **env)
+    code, out, err = await run_cli(tmp_path, **env)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -82,7 +45,7 @@ async def test_the_bot_runs_as_a_process_and_stops_cleanly_on_sigterm(tmp_path: 
             "-m",
             "bot",
             cwd=tmp_path,
-            env=_env(
+            env=bot_env(
                 tmp_path, BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url, LOG_LEVEL="INFO"
             ),
             stdout=asyncio.subprocess.PIPE,
@@ -109,27 +72,27 @@ async def test_the_bot_runs_as_a_process_and_stops_cleanly_on_sigterm(tmp_path: 
 
 
 async def test_staff_commands_on_the_command_line(tmp_path: Path) -> None:
-    code, out, _ = await _run(tmp_path, "db", "migrate")
+    code, out, _ = await run_cli(tmp_path, "db", "migrate")
     assert code == 0
     assert "up to date" in out
-    code, _, _ = await _run(
+    code, _, _ = await run_cli(
         tmp_path, "admin", "add-caseworker", "555", "--name", "Асель Нурланқызы"
     )
     assert code == 0
-    code, out, _ = await _run(tmp_path, "admin", "list-staff", ADMIN_IDS="777")
+    code, out, _ = await run_cli(tmp_path, "admin", "list-staff", ADMIN_IDS="777")
     assert code == 0
     assert "555\tcaseworker\tАсель Нурланқызы" in out
     assert "777\tadmin" in out
-    code, _, err = await _run(
+    code, _, err = await run_cli(
         tmp_path, "admin", "add-caseworker", "777", "--name", "X", ADMIN_IDS="777"
     )
     assert code == 1
     assert "administrator" in err
-    code, _, _ = await _run(tmp_path, "admin", "remove-caseworker", "555")
+    code, _, _ = await run_cli(tmp_path, "admin", "remove-caseworker", "555")
     assert code == 0
-    code, out, _ = await _run(tmp_path, "admin", "list-staff")
+    code, out, _ = await run_cli(tmp_path, "admin", "list-staff")
     assert "555" not in out
-    code, _, err = await _run(tmp_path, "admin", "remove-caseworker", "555")
+    code, _, err = await run_cli(tmp_path, "admin", "remove-caseworker", "555")
     assert code == 1
     assert "not a caseworker" in err
 
@@ -152,7 +115,7 @@ async def test_reassign_and_export_user_on_the_command_line(tmp_path: Path) -> N
     await clients.accept_invitation(db, invitation.id, 50, "Arman")
     await db.close()
 
-    code, out, _ = await _run(tmp_path, "admin", "reassign", "50", "12")
+    code, out, _ = await run_cli(tmp_path, "admin", "reassign", "50", "12")
     assert code == 0
     assert "The running bot tells the client" in out  # no BOT_TOKEN needed: notices are stored
     db = Database(tmp_path / "db" / "bot.sqlite3")
@@ -167,50 +130,19 @@ async def test_reassign_and_export_user_on_the_command_line(tmp_path: Path) -> N
         (12, "client_assigned"),
         (50, "new_officer"),
     ]
-    code, _, err = await _run(tmp_path, "admin", "reassign", "50", "12")
+    code, _, err = await run_cli(tmp_path, "admin", "reassign", "50", "12")
     assert code == 1
     assert "already has this caseworker" in err
-    code, _, err = await _run(tmp_path, "admin", "remove-caseworker", "12")
+    code, _, err = await run_cli(tmp_path, "admin", "remove-caseworker", "12")
     assert code == 1
     assert "reassign them first" in err
 
     target = tmp_path / "export.json"
-    code, _, _ = await _run(tmp_path, "admin", "export-user", "50", "--output", str(target))
+    code, _, _ = await run_cli(tmp_path, "admin", "export-user", "50", "--output", str(target))
     assert code == 0
     exported = json.loads(target.read_text(encoding="utf-8"))
     assert exported["data"]["clients"][0]["caseworker_id"] == 12
     assert exported["data"]["clients"][0]["label"] == "Case 50"
-
-
-async def _start_bot(tmp_path: Path, api: FakeBotAPI) -> asyncio.subprocess.Process:
-    """`python -m bot` polling the fake API; returns once it polls (or fails if it exits)."""
-    since = api.poll_count
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=tmp_path,
-        env=_env(tmp_path, BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    polling = asyncio.create_task(api.wait_polling(timeout=30, since=since))
-    exited = asyncio.create_task(process.wait())
-    await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
-    if exited.done():
-        polling.cancel()
-        assert process.stderr is not None
-        raise AssertionError(f"the bot exited: {(await process.stderr.read()).decode()}")
-    exited.cancel()
-    polling.result()
-    return process
-
-
-async def _stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM) -> tuple[int, str]:
-    process.send_signal(sig)
-    _, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode is not None
-    return process.returncode, err.decode()
 
 
 def _mode(path: Path) -> int:
@@ -228,10 +160,10 @@ def _one_error_line(err: str, out: str = "") -> str:
 async def test_one_bot_per_database_and_the_cli_works_beside_it(tmp_path: Path) -> None:
     database = tmp_path / "db" / "bot.sqlite3"
     async with FakeBotAPI() as api:
-        first = await _start_bot(tmp_path, api)
+        first = await start_bot_process(tmp_path, api)
         try:
             # A second bot on the same database stops at once, with one line.
-            code, out, err = await _run(
+            code, out, err = await run_cli(
                 tmp_path, BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url
             )
             assert code == 1
@@ -240,9 +172,11 @@ async def test_one_bot_per_database_and_the_cli_works_beside_it(tmp_path: Path) 
             assert str(database) in line
 
             # Command-line tools keep working beside the running bot.
-            code, _, _ = await _run(tmp_path, "admin", "add-caseworker", "555", "--name", "Асель")
+            code, _, _ = await run_cli(
+                tmp_path, "admin", "add-caseworker", "555", "--name", "Асель"
+            )
             assert code == 0
-            code, out, _ = await _run(tmp_path, "db", "backup", str(tmp_path / "live.sqlite3"))
+            code, out, _ = await run_cli(tmp_path, "db", "backup", str(tmp_path / "live.sqlite3"))
             assert code == 0, out
             assert "integrity_check: ok" in out
 
@@ -250,13 +184,13 @@ async def test_one_bot_per_database_and_the_cli_works_beside_it(tmp_path: Path) 
             await person.start()  # the first bot still answers
             assert person.buttons() == [["Қазақша", "Русский", "English"]]
             # The lock goes with the process, however it ends: kill -9 leaves no stale lock.
-            code, _ = await _stop(first, signal.SIGKILL)
+            code, _ = await stop_process(first, signal.SIGKILL)
             assert code == -signal.SIGKILL
         finally:
             if first.returncode is None:
                 first.kill()
-        second = await _start_bot(tmp_path, api)
-        code, err = await _stop(second)
+        second = await start_bot_process(tmp_path, api)
+        code, err = await stop_process(second)
         assert code == 0, err
     assert _mode(Path(f"{database}.lock")) == 0o600
 
@@ -272,7 +206,7 @@ async def test_a_file_that_is_not_a_database_stops_everything_with_one_line(
         (("db", "migrate"), {}),
         (("admin", "list-staff"), {}),
     ):
-        code, out, err = await _run(tmp_path, *args, **env)
+        code, out, err = await run_cli(tmp_path, *args, **env)
         assert code == 1, (args, err)
         line = _one_error_line(err, out)
         assert str(database) in line
@@ -282,7 +216,7 @@ async def test_a_file_that_is_not_a_database_stops_everything_with_one_line(
 async def test_a_database_from_a_newer_version_stops_everything_with_one_line(
     tmp_path: Path,
 ) -> None:
-    code, _, _ = await _run(tmp_path, "db", "migrate")
+    code, _, _ = await run_cli(tmp_path, "db", "migrate")
     assert code == 0
     database = tmp_path / "db" / "bot.sqlite3"
     with sqlite3.connect(database) as conn:
@@ -294,7 +228,7 @@ async def test_a_database_from_a_newer_version_stops_everything_with_one_line(
         (("admin", "list-staff"), {}),
         (("directory", "export", str(tmp_path / "out.csv")), {}),
     ):
-        code, out, err = await _run(tmp_path, *args, **env)
+        code, out, err = await run_cli(tmp_path, *args, **env)
         assert code == 1, (args, err)
         line = _one_error_line(err, out)
         assert "written by a newer version" in line
@@ -305,14 +239,14 @@ async def test_a_database_from_a_newer_version_stops_everything_with_one_line(
 async def test_files_with_personal_data_are_private_under_umask_022(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        code, _, _ = await _run(tmp_path, "db", "migrate")
+        code, _, _ = await run_cli(tmp_path, "db", "migrate")
         assert code == 0
         export = tmp_path / "person.json"
         export.write_text("{}")
         os.chmod(export, 0o644)  # an existing file is made private too
-        code, _, _ = await _run(tmp_path, "admin", "export-user", "1", "-o", str(export))
+        code, _, _ = await run_cli(tmp_path, "admin", "export-user", "1", "-o", str(export))
         assert code == 0
-        code, out, _ = await _run(tmp_path, "db", "backup", str(tmp_path / "copy.sqlite3"))
+        code, out, _ = await run_cli(tmp_path, "db", "backup", str(tmp_path / "copy.sqlite3"))
         assert code == 0
     finally:
         os.umask(old)
@@ -323,8 +257,10 @@ async def test_files_with_personal_data_are_private_under_umask_022(tmp_path: Pa
     assert modes == {"db": 0o700, "bot.sqlite3": 0o600}  # -wal/-shm are gone after a clean close
     assert _mode(export) == 0o600
     assert _mode(tmp_path / "copy.sqlite3") == 0o600
-    code, out, err = await _run(tmp_path, "db", "backup", str(tmp_path / "copy.sqlite3"))
+    code, out, err = await run_cli(tmp_path, "db", "backup", str(tmp_path / "copy.sqlite3"))
     assert code == 1
     assert "already exists" in _one_error_line(err, out)
-    code, out, _ = await _run(tmp_path, "db", "backup", "--force", str(tmp_path / "copy.sqlite3"))
+    code, out, _ = await run_cli(
+        tmp_path, "db", "backup", "--force", str(tmp_path / "copy.sqlite3")
+    )
     assert code == 0, out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 import sys
@@ -16,8 +15,7 @@ import pytest
 from bot.app import Application
 from tests.fakeapi import FakeBotAPI
 from tests.harness import start_bot
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import bot_env
 
 
 def quick_retries(app: Application) -> None:
@@ -46,13 +44,9 @@ async def test_an_unreachable_api_at_start_is_one_log_line_not_a_crash(tmp_path:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-    env |= {
-        "BOT_TOKEN": "123456:TEST-TOKEN",
-        "TELEGRAM_API_URL": f"http://127.0.0.1:{port}",
-        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
-        "PYTHONPATH": str(ROOT),
-    }
+    env = bot_env(
+        tmp_path, BOT_TOKEN="123456:TEST-TOKEN", TELEGRAM_API_URL=f"http://127.0.0.1:{port}"
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

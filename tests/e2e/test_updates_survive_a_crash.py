@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 from db import inbox, users
@@ -22,8 +20,7 @@ from tests.e2e.test_caseloads import join
 from tests.fakeapi import FakeBotAPI
 from tests.fakeapi.params import Params
 from tests.harness import start_bot
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import start_bot_process, stop_process
 
 
 async def test_an_update_stored_but_not_handled_is_handled_at_the_next_start(
@@ -78,46 +75,19 @@ async def test_an_update_that_keeps_killing_the_bot_is_given_up(tmp_path: Path) 
     await db.close()
 
 
-def _env(tmp_path: Path, api: FakeBotAPI) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-    return keep | {
-        "BOT_TOKEN": api.token,
-        "TELEGRAM_API_URL": api.base_url,
-        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
-        "ADMIN_IDS": "",
-        "DEFAULT_LANGUAGE": "en",
-        "PYTHONPATH": str(ROOT),
-    }
-
-
-async def _start(tmp_path: Path, api: FakeBotAPI) -> asyncio.subprocess.Process:
-    since = api.poll_count
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=tmp_path,
-        env=_env(tmp_path, api),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    await api.wait_polling(timeout=60, since=since)
-    return process
-
-
 async def test_kill_9_in_the_middle_of_relaying_a_message_loses_nothing(
     api: FakeBotAPI, tmp_path: Path
 ) -> None:
     """The bot process is SIGKILLed while its handler waits on Telegram to relay a client's
     message; started again, it handles that update from its inbox: the officer gets the
     message once and the client is told it was delivered."""
-    db = Database(tmp_path / "bot.sqlite3")
+    db = Database(tmp_path / "db" / "bot.sqlite3")
     await db.connect()
     await migrate(db)
     await add_caseworker(db, 1501, "Officer", actor_id=None)
     await db.close()
 
-    process = await _start(tmp_path, api)
+    process = await start_bot_process(tmp_path, api, DEFAULT_LANGUAGE="en")
     try:
         officer = api.user(1501)
         await officer.start()
@@ -150,7 +120,7 @@ async def test_kill_9_in_the_middle_of_relaying_a_message_loses_nothing(
         assert all(u["update_id"] != update_id for u in api.pending_updates)
 
         sending.cancel()
-        process = await _start(tmp_path, api)
+        process = await start_bot_process(tmp_path, api, DEFAULT_LANGUAGE="en")
         relayed = await officer.wait_for("KILL-ME please call me", timeout=30)
         assert relayed.button_texts == ["↩️ Reply", "🗂 Card"]
         await person.wait_for("✅ Delivered to your officer", timeout=30)
@@ -158,9 +128,8 @@ async def test_kill_9_in_the_middle_of_relaying_a_message_loses_nothing(
         assert len(copies) == 1
     finally:
         if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 30)
-    db = Database(tmp_path / "bot.sqlite3")
+            await stop_process(process)
+    db = Database(tmp_path / "db" / "bot.sqlite3")
     await db.connect()
     assert await inbox.pending_count(db) == 0
     stored = await db.fetchall("SELECT body, delivery FROM messages WHERE client_id = 1502")
