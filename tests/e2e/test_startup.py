@@ -72,3 +72,17 @@ async def test_an_unreachable_api_at_start_is_one_log_line_not_a_crash(tmp_path:
     assert "Traceback" not in log
     assert log.count("Telegram does not answer") == 1
     assert "123456:TEST-TOKEN" not in log
+
+
+async def test_another_process_polling_the_token_stops_the_bot_with_one_line(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """F16: aiogram only logs 409 Conflict and retries forever; two pollers then race."""
+    from bot.errors import PollingError
+    from tests.harness import test_settings
+
+    app = await Application.create(test_settings(api, tmp_path))
+    quick_retries(app)
+    api.fail_next("getUpdates", 409, "Conflict: terminated by other getUpdates request", count=10)
+    with pytest.raises(PollingError, match="another process is polling"):
+        await asyncio.wait_for(app.run(handle_signals=False), 30)
