@@ -31,6 +31,7 @@ from db.fsm_storage import SQLiteStorage
 from db.migrate import migrate
 from db.staff import sync_admins
 from handlers import feature_routers, register_timed_work
+from handlers.checkins.client import is_help_request
 from handlers.messaging import AutoReplies, LeaveWritingOnNavigation
 from scheduler.engine import Engine
 
@@ -94,7 +95,9 @@ class Application:
         # its person loaded, its language set.
         dp.update.outer_middleware(ErrorReplyMiddleware(i18n))
         dp.update.outer_middleware(PrivateChatsOnly())  # groups and channels: dropped here
-        dp.update.outer_middleware(ThrottleMiddleware(db, i18n))  # one person's flood: dropped
+        dp.update.outer_middleware(
+            ThrottleMiddleware(db, i18n, exempt=is_help_request(i18n))
+        )  # one person's flood: dropped
         dp.update.outer_middleware(UserMiddleware(db, menus))
         dp.update.outer_middleware(UserI18nMiddleware(i18n))
         dp.callback_query.middleware(CallbackAnswerMiddleware())

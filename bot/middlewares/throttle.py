@@ -63,8 +63,10 @@ class ThrottleMiddleware(BaseMiddleware):
         staff_limit: int = 60,
         window: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        exempt: Callable[[Update], bool] | None = None,
     ) -> None:
         self.db = db
+        self.exempt = exempt  # updates never dropped (a press of «I need help»)
         self.i18n = i18n
         self.limit = limit
         self.staff_limit = max(staff_limit, limit)
@@ -87,8 +89,12 @@ class ThrottleMiddleware(BaseMiddleware):
         from_user: TelegramUser | None = data.get("event_from_user")
         if from_user is None or from_user.is_bot:
             return await handler(event, data)
-        if isinstance(event, Update) and event.my_chat_member is not None:
+        if isinstance(event, Update) and (
             # Blocked/unblocked: rare, and dropping one would hide that a person is unreachable.
+            event.my_chat_member is not None
+            # A cry for help is never dropped, however fast someone presses.
+            or (self.exempt is not None and self.exempt(event))
+        ):
             return await handler(event, data)
         person = self._person(from_user.id)
         if self._take(person, self.limit):

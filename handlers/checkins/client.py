@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -14,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import format_datetime, translations_of
 from bot.menu import Label, MenuButton, main_menu
 from bot.roles import HasRole, restrict
 from db import checkins, clients
@@ -214,6 +216,25 @@ async def location_shared(message: Message, user: User, db: Database, state: FSM
             )
             return
     await message.answer(_("No location added."), reply_markup=main_menu(user))
+
+
+def is_help_request(i18n: I18n) -> Callable[[Update], bool]:
+    """Recognises an update asking for help (the menu button in any language, or a
+    reminder's help button), for the throttle, which must never drop one."""
+    labels = translations_of(i18n, Label.HELP_NOW)
+    prefix = CheckinAnswer.__prefix__ + CheckinAnswer.__separator__
+
+    def check(update: Update) -> bool:
+        if update.message is not None:
+            return update.message.text in labels
+        query = update.callback_query
+        return (
+            query is not None
+            and (query.data or "").startswith(prefix)
+            and (query.data or "").endswith(CheckinAnswer.__separator__ + "help")
+        )
+
+    return check
 
 
 def create_router() -> Router:

@@ -188,6 +188,22 @@ async def test_a_flooding_button_presser_is_answered_with_the_notice(app: BotUnd
     assert len(answers) <= 21  # the rest were dropped unhandled
 
 
+async def test_a_help_request_in_the_middle_of_a_flood_is_never_dropped(
+    app: BotUnderTest,
+) -> None:
+    from tests.e2e.test_caseloads import join
+
+    officer = await app.caseworker(5011, "Officer")
+    person = await join(app, officer, 5012)
+    await app.settle()
+    for n in range(40):
+        app.api.push_update(raw_message(person, f"flood {n}"))
+    await person.wait_for(SLOW_DOWN, timeout=40)
+    replies = await person.send("🆘 I need help")  # over the limit, but the sacred path
+    assert any("Your officer has been alerted" in (r.text or "") for r in replies)
+    await officer.wait_for("pressed «I need help»")
+
+
 # -- groups (F22) -------------------------------------------------------------------------------
 
 
