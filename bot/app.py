@@ -95,9 +95,8 @@ class Application:
         # its person loaded, its language set.
         dp.update.outer_middleware(ErrorReplyMiddleware(i18n))
         dp.update.outer_middleware(PrivateChatsOnly())  # groups and channels: dropped here
-        dp.update.outer_middleware(
-            ThrottleMiddleware(db, i18n, exempt=is_help_request(i18n))
-        )  # one person's flood: dropped
+        # One person's flood is dropped, except a cry for help.
+        dp.update.outer_middleware(ThrottleMiddleware(db, i18n, exempt=is_help_request(i18n)))
         dp.update.outer_middleware(UserMiddleware(db, menus))
         dp.update.outer_middleware(UserI18nMiddleware(i18n))
         dp.callback_query.middleware(CallbackAnswerMiddleware())
