@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scheduler_bench import current_rss_mb, rss_mb
 from db.database import Database
 from db.directory_csv import COLUMNS, write_csv
 from db.directory_import import BATCH_ROWS, BATCH_SECONDS, import_rows, parse_file
@@ -83,18 +83,6 @@ def all_bad_file(count: int) -> bytes:
     """Every cell holds a control character: about 56 problems per row."""
     row = ",".join("\x01" for _ in COLUMNS)
     return (",".join(COLUMNS) + "\n" + "\n".join(row for _ in range(count)) + "\n").encode()
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def current_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 @dataclass
@@ -193,7 +181,7 @@ async def case_bot(count: int) -> None:
                 )
                 probes.report("    ")
                 del parsed, result  # as in the bot: nothing of an import outlives it
-            print(f"  RSS {rss_before:.0f} MB before, peak {peak_rss_mb():.0f} MB")
+            print(f"  RSS {rss_before:.0f} MB before, peak {rss_mb():.0f} MB")
         finally:
             await db.close()
 
@@ -248,7 +236,7 @@ async def case_bad(count: int) -> None:
                 f"  checked in {parse_s:.1f} s (in a thread): {parsed.problem_count:,} problems "
                 f"in {parsed.bad_rows:,} rows, {len(parsed.problems)} kept to show"
             )
-            print(f"  RSS {rss_before:.0f} MB before, peak {peak_rss_mb():.0f} MB")
+            print(f"  RSS {rss_before:.0f} MB before, peak {rss_mb():.0f} MB")
             probes.report("    ")
         finally:
             await db.close()
