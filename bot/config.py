@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from scheduler.timecalc import QuietHours, zone_or_default
+from core.timecalc import QuietHours, zone_or_default
 
 Language = Literal["kk", "ru", "en"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]

@@ -6,22 +6,21 @@ import gettext
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from core.dates import format_datetime
+from core.languages import LANGUAGE_NAMES, LANGUAGES
+from core.text import N_
 from db.users import User
 from locales import DOMAIN, LOCALES_DIR
 
-LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
-LANGUAGE_NAMES: dict[str, str] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "N_", "format_datetime"]
 
 
 class CatalogI18n(I18n):
@@ -76,16 +75,6 @@ class UserI18nMiddleware(I18nMiddleware):
             from_user.language_code if from_user else None,
             self.i18n.default_locale,
         )
-
-
-def format_datetime(moment: datetime, locale: str, zone: ZoneInfo, fmt: str = "medium") -> str:
-    """Date and time in the user's language and zone (Babel; never strftime month names)."""
-    return str(babel_format_datetime(moment, fmt, tzinfo=zone, locale=locale))
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
-    """Marks a string for extraction; it is translated where it is shown (per user language)."""
-    return message
 
 
 def translations_of(i18n: I18n, message: str) -> frozenset[str]:

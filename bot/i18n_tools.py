@@ -17,10 +17,10 @@ from pathlib import Path
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po, write_po
 
+from core.languages import LANGUAGES
 from locales import DOMAIN, LOCALES_DIR
 
 ROOT = LOCALES_DIR.parent
-LANGUAGES = ("kk", "ru", "en")
 KEYWORDS = ("_:1,1t", "_:1,2", "__:1,1t", "__:1,2", "N_")
 POT = LOCALES_DIR / f"{DOMAIN}.pot"
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from core.timecalc import next_every_n_days, next_local_time
 from db.clock import from_db, to_db
 from db.database import Database
-from scheduler.timecalc import next_every_n_days, next_local_time
 
 ANSWERED = ("done", "help")
 

@@ -22,10 +22,11 @@ from datetime import date
 
 from babel import Locale, UnknownLocaleError
 
+from core.languages import LANGUAGES
+from core.text import N_
 from db.directory_hours import HoursError, Interval, normalize_hours, parse_hours
-from db.markers import N_
 
-LANGS = ("kk", "ru", "en")
+LANGS = LANGUAGES
 
 
 def _tri(name: str) -> tuple[str, ...]:

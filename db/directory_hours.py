@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from db.markers import N_
+from core.text import N_
 
 DAY_CODES = ("mo", "tu", "we", "th", "fr", "sa", "su")
 MINUTES_PER_DAY = 24 * 60

@@ -15,15 +15,14 @@ something is due, claims due rows in small batches, hands each to the kind's han
         await delivery.send_message(text)          # paced per chat; errors go to the engine
         return SENT
 
-    engine.register("checkin.reminder", remind)   # in Application.create, before start
-    await engine.schedule("checkin.reminder", client_id, due_utc,
-                          {"schedule_id": 7}, dedupe_key="checkin:7:2025-03-14")
+    engine.register("checkin.remind", remind)   # in register_timed_work, before start
+    await engine.schedule("checkin.remind", client_id, due_utc,
+                          {"checkin": 7}, dedupe_key="checkin:<client>:7:remind")
 
 Modules: engine (facade: register, schedule, cancel, start, stop, run_due), runner (one
 pass: claim, handle, record), wakeup (the APScheduler jobs), context (what a handler
 gets), outcomes (what it returns), errors (Telegram errors -> retry or fail), pacing
-(per-chat spacing), timecalc (pure local-time arithmetic). This package imports nothing
-at the top: bot.config uses timecalc, and the engine imports bot.config.
+(per-chat spacing). Local-time arithmetic lives in the leaf package core (core.timecalc).
 
 Restart and crash (kill -9) policy
 ----------------------------------

@@ -13,7 +13,8 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 
 from bot.config import Settings
-from bot.i18n import N_, format_datetime
+from core.dates import format_datetime
+from core.text import N_
 from db.database import Database
 from db.scheduled import ScheduledItem
 from scheduler.pacing import ChatPacer

@@ -3,7 +3,7 @@
 -- marked 'sent' only after Telegram accepted it (scheduler/, db/scheduled.py).
 CREATE TABLE scheduled_items (
     id            INTEGER PRIMARY KEY,
-    -- Which registered handler renders and sends it, e.g. 'checkin.reminder'.
+    -- Which registered handler renders and sends it, e.g. 'checkin.remind'.
     kind          TEXT NOT NULL,
     -- Telegram chat id of the recipient (== user id in private chats).
     recipient_id  INTEGER NOT NULL,

@@ -16,12 +16,12 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import get_day_names
 
 from bot.config import Settings
+from core.timecalc import outside_quiet_hours
 from db import checkins, scheduled
 from db.checkins import CheckinSchedule
 from db.database import Database
 from handlers.client_status import StatusChange, on_status_change
 from scheduler.engine import Engine
-from scheduler.timecalc import outside_quiet_hours
 
 REMIND = "checkin.remind"
 FOLLOW_UP = "checkin.followup"

@@ -16,6 +16,7 @@ from babel.dates import get_day_names
 from bot.config import Settings
 from bot.i18n import format_datetime
 from bot.roles import HasRole, restrict
+from core.timecalc import parse_hhmm
 from db import checkins, clients, users
 from db.checkins import CheckinSchedule
 from db.clients import Client
@@ -25,7 +26,6 @@ from db.users import Role, User
 from handlers.caseload import ClientCard, ScheduleMenu, owned_client
 from handlers.checkins.planning import describe, replan
 from scheduler.engine import Engine
-from scheduler.timecalc import parse_hhmm
 
 MAX_EVERY_N = 30
 

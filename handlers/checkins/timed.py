@@ -9,6 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
+from core.timecalc import in_quiet_hours, outside_quiet_hours
 from db import checkins, clients, scheduled
 from db.checkins import Checkin
 from db.scheduled import ScheduledItem
@@ -19,7 +20,6 @@ from handlers.texts import clip
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 from scheduler.outcomes import SENT, Drop, Outcome, Postpone
-from scheduler.timecalc import in_quiet_hours, outside_quiet_hours
 
 REMINDER = N_("🔔 Time to check in. How are you? Press a button below.")
 FOLLOW_UP_TEXT = N_("🔔 A reminder: please check in today. Press a button below.")

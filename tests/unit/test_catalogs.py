@@ -13,7 +13,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
 
-from bot.i18n_tools import KEYWORDS, LANGUAGES, ROOT, po_path
+from bot.i18n_tools import KEYWORDS, ROOT, po_path
+from core.languages import LANGUAGES
 
 # Letters that only Kazakh Cyrillic has; a Kazakh catalog written without them is Russian.
 KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
@@ -23,7 +24,7 @@ TAG = re.compile(r"</?([a-z-]+)[^>]*>")
 @cache
 def extracted() -> dict[str, str | tuple[str, ...]]:
     method_map = [
-        (f"{package}/**.py", "python") for package in ("bot", "handlers", "scheduler", "db")
+        (f"{package}/**.py", "python") for package in ("core", "bot", "handlers", "scheduler", "db")
     ]
     found: dict[str, str | tuple[str, ...]] = {}
     for _filename, _lineno, message, _comments, _context in extract_from_dir(

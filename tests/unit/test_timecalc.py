@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.timecalc import (
+from core.timecalc import (
     QuietHours,
     in_quiet_hours,
     local_instant,
