@@ -24,7 +24,8 @@ from db.clock import utcnow
 from db.database import Database
 from db.users import User
 from handlers.client_status import set_client_status
-from handlers.texts import chunks, clip, kind_name
+from handlers.texts import kind_name
+from handlers.ui import chunks, clip
 from scheduler.engine import Engine
 
 PAGE_SIZE = 8

@@ -70,7 +70,7 @@ from handlers.directory_ui import (
     shown,
     user_zone,
 )
-from handlers.texts import split_html
+from handlers.ui import split_html
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from handlers.directory_ui import (
     reports_screen,
     user_zone,
 )
-from handlers.texts import split_html
+from handlers.ui import split_html
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from bot.roles import HasRole, restrict
 from db import invitations
 from db.database import Database
 from db.users import Role, User
-from handlers.texts import clip
+from handlers.ui import clip
 
 MAX_LABEL = 64
 

@@ -23,7 +23,8 @@ from db.database import Database
 from db.users import Role, User
 from handlers.caseload import OPEN_CARD, open_card_markup
 from handlers.notices import Rendered, notify_in, own_client, renderer
-from handlers.texts import OFFICER_FALLBACK, chunks, clip
+from handlers.texts import OFFICER_FALLBACK
+from handlers.ui import chunks, clip
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 

@@ -16,7 +16,7 @@ from db.scheduled import ScheduledItem
 from handlers.caseload import ClientCard
 from handlers.checkins.client import CheckinAnswer
 from handlers.checkins.planning import CLOSE, DIGEST, FOLLOW_UP, REMIND, plan_next
-from handlers.texts import clip
+from handlers.ui import clip
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 from scheduler.outcomes import SENT, Drop, Outcome, Postpone
