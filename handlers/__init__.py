@@ -11,6 +11,7 @@ from aiogram import Router
 from handlers import (
     caseload,
     checkins,
+    client_card,
     delete_me,
     directory,
     directory_admin,
@@ -40,6 +41,7 @@ def feature_routers() -> list[Router]:
         delete_me.create_router(),
         invite.create_router(),
         caseload.create_router(),
+        client_card.create_router(),
         hours.create_router(),
         staff.create_router(),
         membership.create_router(),

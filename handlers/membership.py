@@ -21,7 +21,7 @@ from db import clients, users
 from db.clock import utcnow
 from db.database import Database
 from db.users import Role
-from handlers.caseload import OPEN_CARD, open_card_markup
+from handlers.client_card import OPEN_CARD, open_card_markup
 from handlers.notices import Rendered, notify_in, own_client, renderer
 from scheduler.context import Delivery
 from scheduler.engine import Engine, UnreachableHook

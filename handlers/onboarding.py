@@ -24,7 +24,7 @@ from db.clock import utcnow
 from db.database import Database
 from db.invitations import Invitation, Problem
 from db.users import User
-from handlers.caseload import OPEN_CARD, open_card_markup
+from handlers.client_card import OPEN_CARD, open_card_markup
 from handlers.notices import Rendered, notify_in, own_client, renderer
 from handlers.texts import officer_name
 from scheduler.context import Delivery

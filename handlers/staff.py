@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import aiosqlite
-from aiogram import Router, html
+from aiogram import Bot, F, Router, html
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
 from bot.menu import Label, MenuButton
@@ -21,10 +19,19 @@ from db.clients import LinkError
 from db.clock import utcnow
 from db.database import Database
 from db.users import Role, User
-from handlers.caseload import OPEN_CARD, open_card_markup
+from handlers.client_card import OPEN_CARD, open_card_markup
 from handlers.notices import Rendered, notify_in, own_client, renderer
+from handlers.staff_ui import (
+    CLIENTS_PAGE_SIZE,
+    StaffCaseworker,
+    StaffClient,
+    StaffReassign,
+    clients_keyboard,
+    new_caseworker_keyboard,
+    staff_keyboard,
+)
 from handlers.texts import OFFICER_FALLBACK
-from handlers.ui import chunks, clip
+from handlers.ui import edit_or_send, paginate, refuse, send_parts
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 
@@ -35,24 +42,11 @@ ASSIGNED = N_("A client was assigned to you: {name}. See «🗂 My clients».")
 MOVED = N_("{name} was reassigned to another caseworker by an administrator.")
 
 
-class StaffCaseworker(CallbackData, prefix="sc"):
-    caseworker_id: int
-
-
-class StaffClient(CallbackData, prefix="sk"):
-    client_id: int
-
-
-class StaffReassign(CallbackData, prefix="sr"):
-    client_id: int
-    caseworker_id: int
-
-
-async def list_staff(message: Message, db: Database) -> None:
+async def list_staff(message: Message, db: Database, bot: Bot) -> None:
     members = await users.staff(db)
     loads = {c.telegram_id: c for c in await clients.caseworkers(db)}
     lines = [_("<b>Staff</b>")]
-    builder = InlineKeyboardBuilder()
+    caseworkers: list[tuple[User, int]] = []
     for member in members:
         name = html.quote(member.display_name or "—")
         if member.role is Role.ADMIN:
@@ -72,70 +66,54 @@ async def list_staff(message: Message, db: Database) -> None:
                 "🚫 Telegram does not deliver to them: help alerts go to administrators."
             )
         lines.append(line)
-        builder.button(
-            text=f"{clip(member.display_name or str(member.telegram_id), 30)} · {active}",
-            callback_data=StaffCaseworker(caseworker_id=member.telegram_id),
-        )
-    builder.adjust(1)
+        caseworkers.append((member, active))
     lines.append(
         _("Add a caseworker on the server: python -m bot admin add-caseworker ID --name NAME")
     )
-    parts = chunks(lines, separator="\n")
-    for part in parts[:-1]:
-        await message.answer(part)
-    await message.answer(parts[-1], reply_markup=builder.as_markup())
+    await send_parts(bot, message.chat.id, "\n".join(lines), staff_keyboard(caseworkers))
 
 
 async def caseworker_clients(
     query: CallbackQuery,
     callback_data: StaffCaseworker,
+    message: Message,
     db: Database,
+    bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
     caseworker = await users.get(db, callback_data.caseworker_id)
-    if (
-        caseworker is None
-        or caseworker.role is not Role.CASEWORKER
-        or not isinstance(query.message, Message)
-    ):
-        callback_answer.text = _("This caseworker no longer exists.")
+    if caseworker is None or caseworker.role is not Role.CASEWORKER:
+        refuse(callback_answer, _("This caseworker no longer exists."))
         return
     caseload = await clients.caseload(db, caseworker.telegram_id)
-    builder = InlineKeyboardBuilder()
-    for client in caseload[:90]:
-        builder.button(
-            text=clip(client.name, 40), callback_data=StaffClient(client_id=client.telegram_id)
-        )
-    builder.adjust(1)
-    await query.message.answer(
-        _("Clients of {name}: {count}. Choose a client to reassign.").format(
-            name=html.quote(caseworker.display_name or str(caseworker.telegram_id)),
-            count=len(caseload),
-        ),
-        reply_markup=builder.as_markup(),
+    shown, page, pages = paginate(caseload, callback_data.page, CLIENTS_PAGE_SIZE)
+    text = _("Clients of {name}: {count}. Choose a client to reassign.").format(
+        name=html.quote(caseworker.display_name or str(caseworker.telegram_id)),
+        count=len(caseload),
     )
+    if pages > 1:
+        text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
+    markup = clients_keyboard(caseworker.telegram_id, shown, page, pages)
+    if callback_data.edit:
+        await edit_or_send(query, bot, text, markup)
+    else:
+        await message.answer(text, reply_markup=markup)
 
 
 async def choose_new_caseworker(
-    query: CallbackQuery, callback_data: StaffClient, db: Database, callback_answer: CallbackAnswer
+    query: CallbackQuery,
+    callback_data: StaffClient,
+    message: Message,
+    db: Database,
+    callback_answer: CallbackAnswer,
 ) -> None:
     client = await clients.get(db, callback_data.client_id)
-    if client is None or not isinstance(query.message, Message):
-        callback_answer.text = _("This client no longer exists.")
+    if client is None:
+        refuse(callback_answer, _("This client no longer exists."))
         return
-    builder = InlineKeyboardBuilder()
-    for load in await clients.caseworkers(db):
-        if load.telegram_id != client.caseworker_id:
-            builder.button(
-                text=f"{clip(load.name, 30)} · {load.active}",
-                callback_data=StaffReassign(
-                    client_id=client.telegram_id, caseworker_id=load.telegram_id
-                ),
-            )
-    builder.adjust(1)
-    await query.message.answer(
+    await message.answer(
         _("Reassign {name} to:").format(name=html.quote(client.name)),
-        reply_markup=builder.as_markup(),
+        reply_markup=new_caseworker_keyboard(client, await clients.caseworkers(db)),
     )
 
 
@@ -145,6 +123,7 @@ async def reassign(
     user: User,
     db: Database,
     engine: Engine,
+    bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
@@ -155,14 +134,12 @@ async def reassign(
             actor_id=user.telegram_id,
         )
     except LinkError:
-        callback_answer.text = _("This reassignment is no longer possible.")
-        callback_answer.show_alert = True
+        refuse(callback_answer, _("This reassignment is no longer possible."))
         return
     engine.poke(utcnow())
-    if isinstance(query.message, Message):
-        await query.message.edit_text(
-            _("Done: the client has a new caseworker, and both were told.")
-        )
+    await edit_or_send(
+        query, bot, _("Done: the client has a new caseworker, and both were told."), None
+    )
 
 
 async def reassign_client(
@@ -216,7 +193,11 @@ def create_router() -> Router:
     restrict(router, admins_only())
     router.message.register(list_staff, Command("staff"))
     router.message.register(list_staff, MenuButton(Label.STAFF))
-    router.callback_query.register(caseworker_clients, StaffCaseworker.filter())
-    router.callback_query.register(choose_new_caseworker, StaffClient.filter())
+    router.callback_query.register(
+        caseworker_clients, StaffCaseworker.filter(), F.message.as_("message")
+    )
+    router.callback_query.register(
+        choose_new_caseworker, StaffClient.filter(), F.message.as_("message")
+    )
     router.callback_query.register(reassign, StaffReassign.filter())
     return router

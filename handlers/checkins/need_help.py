@@ -19,7 +19,6 @@ from typing import Any
 from aiogram import html
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
 from bot.menu import main_menu
@@ -28,9 +27,9 @@ from db.clock import utcnow
 from db.database import Database
 from db.scheduled import ScheduledItem
 from db.users import Role, User
-from handlers.caseload import OPEN_CARD, ClientCard
 from handlers.checkins.planning import HELP_ALERT
-from handlers.staff import StaffClient
+from handlers.client_card import OPEN_CARD, open_card_markup
+from handlers.staff_ui import reassign_markup
 from handlers.texts import emergency_numbers
 from scheduler.context import Delivery
 from scheduler.engine import Engine
@@ -151,7 +150,6 @@ async def help_alert(item: ScheduledItem, delivery: Delivery) -> Outcome:
     at = delivery.local_time(datetime.fromisoformat(str(item.payload["at"])))
     name = html.quote(client.name)
     why = item.payload.get("why")
-    builder = InlineKeyboardBuilder()
     if why is None:
         officer = await users.get(db, item.recipient_id)
         if (
@@ -162,21 +160,15 @@ async def help_alert(item: ScheduledItem, delivery: Delivery) -> Outcome:
             # Removed or reassigned since the alert was stored.
             await _escalate(delivery.engine, item, "officer_gone")
             return Drop("officer_gone")
-        builder.button(
-            text=delivery.gettext(OPEN_CARD),
-            callback_data=ClientCard(client_id=client.telegram_id),
-        )
+        buttons = open_card_markup(delivery.gettext(OPEN_CARD), client.telegram_id)
         text = delivery.gettext(TO_OFFICER, name=name, time=at)
     else:
         officer = await users.get(db, client.caseworker_id)
         officer_name = html.quote((officer.display_name if officer else None) or "—")
         reason = delivery.gettext(WHY.get(str(why), WHY["no_officer"]), officer=officer_name)
-        builder.button(
-            text=delivery.gettext(REASSIGN),
-            callback_data=StaffClient(client_id=client.telegram_id),
-        )
+        buttons = reassign_markup(delivery.gettext(REASSIGN), client.telegram_id)
         text = delivery.gettext(TO_ADMIN, name=name, time=at, why=reason)
-    await delivery.send_message(text, reply_markup=builder.as_markup())
+    await delivery.send_message(text, reply_markup=buttons)
     return SENT
 
 

@@ -1,20 +1,25 @@
-"""Caseworkers set a client's check-in schedule from the client card: pattern, time, window, location, pause."""
+"""Caseworkers set a client's check-in schedule from the client card: pattern, time, window,
+location, pause. Also what check-ins put on the card (registered at import).
+
+Callback data, the draft kept between steps and the screens: schedule_ui.py.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router, html
-from aiogram.filters.callback_data import CallbackData
+from collections.abc import Callable
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import get_day_names
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import N_
 from bot.roles import HasRole, restrict
 from core.timecalc import parse_hhmm
 from db import checkins, clients, users
@@ -23,21 +28,31 @@ from db.clients import Client
 from db.clock import utcnow
 from db.database import Database
 from db.users import Role, User
-from handlers.caseload import ClientCard, ScheduleMenu, owned_client
-from handlers.checkins.planning import describe, replan
+from handlers.checkins.planning import replan
+from handlers.checkins.schedule_ui import (
+    Pattern,
+    ScheduleAction,
+    ScheduleDay,
+    ScheduleDraft,
+    ScheduleMenu,
+    ScheduleStep,
+    days_keyboard,
+    schedule_keyboard,
+    schedule_text,
+)
+from handlers.client_card import (
+    CardButton,
+    CardContext,
+    card_buttons,
+    card_lines,
+    owned_client,
+    relative,
+)
+from handlers.ui import Screen, edit_or_send
 from scheduler.engine import Engine
 
 MAX_EVERY_N = 30
-
-
-class ScheduleAction(CallbackData, prefix="sa"):
-    client_id: int
-    action: str  # daily | weekdays | every_n | window | location | pause | resume | time
-
-
-class ScheduleDay(CallbackData, prefix="sd"):
-    client_id: int
-    day: int
+ASK_TIME = N_("At what time? Send it as «10:00» (the client's local time).")
 
 
 class ScheduleInput(StatesGroup):
@@ -46,70 +61,48 @@ class ScheduleInput(StatesGroup):
     window = State()
 
 
-async def _view(
-    client: Client, db: Database, settings: Settings, i18n: I18n
-) -> tuple[str, InlineKeyboardMarkup]:
-    schedule = await checkins.get_schedule(db, client.telegram_id)
+# -- on the client card --------------------------------------------------------------------
+
+
+async def card_lines_of_checkins(card: CardContext) -> list[str]:
+    record = await checkins.record(card.db, card.client.telegram_id, card.now - timedelta(days=30))
     lines = [
-        _("⏰ <b>Check-ins for {name}</b>").format(name=html.quote(client.name)),
-        _("Schedule: {schedule}").format(schedule=describe(schedule, i18n.current_locale)),
+        _("Check-ins in 30 days: ✅ {done} · ❗ {missed}. Last check-in: {when}").format(
+            done=record.done,
+            missed=record.missed,
+            when=relative(record.last_answered_at, card.now, card.locale),
+        )
     ]
+    if card.client.last_checkin == "help":
+        lines.append(_("🆘 At the last check-in the client asked for help."))
+    return lines
+
+
+async def card_buttons_of_checkins(card: CardContext) -> list[CardButton]:
+    return [CardButton(_("⏰ Check-ins"), ScheduleMenu(client_id=card.client.telegram_id))]
+
+
+card_lines.register(30, card_lines_of_checkins)
+card_buttons.register(30, card_buttons_of_checkins)
+
+
+# -- the schedule screen -------------------------------------------------------------------
+
+
+async def _zone(db: Database, settings: Settings, client: Client) -> ZoneInfo:
+    person = await users.get(db, client.telegram_id)
+    return settings.zone_for(person.timezone if person else None)
+
+
+async def _screen(client: Client, db: Database, settings: Settings, i18n: I18n) -> Screen:
+    schedule = await checkins.get_schedule(db, client.telegram_id)
+    upcoming = None
     if schedule is not None:
-        lines.append(_("Window to answer: {hours} h").format(hours=schedule.window_hours))
-        lines.append(
-            _("Location asked: yes") if schedule.request_location else _("Location asked: no")
-        )
-        upcoming = await checkins.next_planned(db, client.telegram_id)
-        if upcoming is not None:
-            person = await users.get(db, client.telegram_id)
-            zone = settings.zone_for(person.timezone if person else None)
-            lines.append(
-                _("Next: {when}.").format(
-                    when=format_datetime(
-                        upcoming.opens_at, i18n.current_locale, zone, "EEEE d MMMM, HH:mm"
-                    )
-                )
-            )
-    lines.append(_("Times are the client's local time."))
-    if settings.quiet is not None:
-        lines.append(
-            _("Nothing is sent between {start} and {end}: a check-in then moves to {end}.").format(
-                start=f"{settings.quiet.start:%H:%M}", end=f"{settings.quiet.end:%H:%M}"
-            )
-        )
-    cid = client.telegram_id
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("📅 Every day"), callback_data=ScheduleAction(client_id=cid, action="daily")
-    )
-    builder.button(
-        text=_("🗓 Chosen weekdays"), callback_data=ScheduleAction(client_id=cid, action="weekdays")
-    )
-    builder.button(
-        text=_("🔁 Every N days"), callback_data=ScheduleAction(client_id=cid, action="every_n")
-    )
-    sizes = [3]
-    if schedule is not None:
-        builder.button(
-            text=_("⏱ Window"), callback_data=ScheduleAction(client_id=cid, action="window")
-        )
-        builder.button(
-            text=_("📍 Location: on") if schedule.request_location else _("📍 Location: off"),
-            callback_data=ScheduleAction(client_id=cid, action="location"),
-        )
-        if schedule.paused:
-            builder.button(
-                text=_("▶️ Resume"), callback_data=ScheduleAction(client_id=cid, action="resume")
-            )
-        else:
-            builder.button(
-                text=_("⏸ Pause"), callback_data=ScheduleAction(client_id=cid, action="pause")
-            )
-        sizes.append(3)
-    builder.button(text=_("⬅️ Back to card"), callback_data=ClientCard(client_id=cid))
-    sizes.append(1)
-    builder.adjust(*sizes)
-    return "\n".join(lines), builder.as_markup()
+        planned = await checkins.next_planned(db, client.telegram_id)
+        upcoming = planned.opens_at if planned is not None else None
+    zone = await _zone(db, settings, client)
+    text = schedule_text(client, schedule, upcoming, zone, settings, i18n.current_locale)
+    return text, schedule_keyboard(client.telegram_id, schedule)
 
 
 async def show(
@@ -119,103 +112,81 @@ async def show(
     db: Database,
     settings: Settings,
     i18n: I18n,
+    bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
     client = await owned_client(callback_data.client_id, user, db, callback_answer)
-    if client is None or not isinstance(query.message, Message):
+    if client is None:
         return
-    text, markup = await _view(client, db, settings, i18n)
-    await query.message.edit_text(text, reply_markup=markup)
+    await edit_or_send(query, bot, *await _screen(client, db, settings, i18n))
 
 
 async def _save(
     schedule: CheckinSchedule, client: Client, db: Database, engine: Engine, settings: Settings
 ) -> None:
-    person = await users.get(db, client.telegram_id)
-    await replan(
-        db, engine, settings, schedule, settings.zone_for(person.timezone if person else None)
-    )
+    await replan(db, engine, settings, schedule, await _zone(db, settings, client))
 
 
-async def act(
+# -- one handler per button ----------------------------------------------------------------
+
+
+async def choose_daily(
     query: CallbackQuery,
+    message: Message,
     callback_data: ScheduleAction,
     user: User,
     db: Database,
-    engine: Engine,
-    settings: Settings,
-    i18n: I18n,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
     client = await owned_client(callback_data.client_id, user, db, callback_answer)
-    if client is None or not isinstance(query.message, Message):
+    if client is None:
         return
-    schedule = await checkins.get_schedule(db, client.telegram_id)
-    action = callback_data.action
-    if action in {"daily", "every_n", "weekdays", "window"}:
-        await state.set_data({"client_id": client.telegram_id, "pattern": action, "weekdays": []})
-    if action == "daily":
-        await state.set_state(ScheduleInput.time)
-        await query.message.answer(_("At what time? Send it as «10:00» (the client's local time)."))
-        return
-    if action == "every_n":
-        await state.set_state(ScheduleInput.every_n)
-        await query.message.answer(
-            _("Every how many days? Send a number from 2 to {max}.").format(max=MAX_EVERY_N)
-        )
-        return
-    if action == "weekdays":
-        await query.message.edit_text(
-            _("Choose the days, then press «Next»."),
-            reply_markup=_days(client.telegram_id, set(), i18n.current_locale),
-        )
-        return
-    if action == "time":  # after choosing weekdays
-        data = await state.get_data()
-        if data.get("client_id") != client.telegram_id or not data.get("weekdays"):
-            callback_answer.text = _("Choose at least one day.")
-            return
-        await state.set_state(ScheduleInput.time)
-        await query.message.answer(_("At what time? Send it as «10:00» (the client's local time)."))
-        return
-    if schedule is None:
-        callback_answer.text = _("Set a schedule first.")
-        return
-    if action == "window":
-        await state.set_state(ScheduleInput.window)
-        await query.message.answer(
-            _("How many hours may the client take to answer? Send a number from 1 to 72.")
-        )
-        return
-    if action == "location":
-        schedule = schedule.with_changes(request_location=not schedule.request_location)
-    elif action in {"pause", "resume"}:
-        schedule = schedule.with_changes(paused=action == "pause")
-    else:
-        return
-    await _save(schedule, client, db, engine, settings)
-    text, markup = await _view(client, db, settings, i18n)
-    await query.message.edit_text(text, reply_markup=markup)
+    await state.set_data(ScheduleDraft(client.telegram_id, Pattern.DAILY).to_data())
+    await state.set_state(ScheduleInput.time)
+    await message.answer(_(ASK_TIME))
 
 
-def _days(client_id: int, chosen: set[int], locale: str) -> InlineKeyboardMarkup:
-    names = get_day_names("abbreviated", locale=locale)
-    builder = InlineKeyboardBuilder()
-    for day in range(7):
-        mark = "✅" if day in chosen else "▫️"
-        builder.button(
-            text=f"{mark} {names[day]}", callback_data=ScheduleDay(client_id=client_id, day=day)
-        )
-    builder.button(
-        text=_("Next ➡️"), callback_data=ScheduleAction(client_id=client_id, action="time")
+async def choose_every_n(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ScheduleAction,
+    user: User,
+    db: Database,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    client = await owned_client(callback_data.client_id, user, db, callback_answer)
+    if client is None:
+        return
+    await state.set_data(ScheduleDraft(client.telegram_id, Pattern.EVERY_N_DAYS).to_data())
+    await state.set_state(ScheduleInput.every_n)
+    await message.answer(
+        _("Every how many days? Send a number from 2 to {max}.").format(max=MAX_EVERY_N)
     )
-    builder.adjust(4, 3, 1)
-    return builder.as_markup()
+
+
+async def choose_weekdays(
+    query: CallbackQuery,
+    callback_data: ScheduleAction,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    bot: Bot,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    client = await owned_client(callback_data.client_id, user, db, callback_answer)
+    if client is None:
+        return
+    await state.set_data(ScheduleDraft(client.telegram_id, Pattern.WEEKDAYS).to_data())
+    markup = days_keyboard(client.telegram_id, frozenset(), i18n.current_locale)
+    await edit_or_send(query, bot, _("Choose the days, then press «Next»."), markup)
 
 
 async def toggle_day(
     query: CallbackQuery,
+    message: Message,
     callback_data: ScheduleDay,
     user: User,
     db: Database,
@@ -224,34 +195,192 @@ async def toggle_day(
     callback_answer: CallbackAnswer,
 ) -> None:
     client = await owned_client(callback_data.client_id, user, db, callback_answer)
-    if client is None or not isinstance(query.message, Message) or not 0 <= callback_data.day <= 6:
+    if client is None:
         return
-    data = await state.get_data()
-    chosen = set(data.get("weekdays", [])) if data.get("client_id") == client.telegram_id else set()
+    draft = ScheduleDraft.from_data(await state.get_data())
+    chosen = draft.weekdays if draft and draft.client_id == client.telegram_id else frozenset()
     chosen ^= {callback_data.day}
-    await state.set_data(
-        {"client_id": client.telegram_id, "pattern": "weekdays", "weekdays": sorted(chosen)}
+    await state.set_data(ScheduleDraft(client.telegram_id, Pattern.WEEKDAYS, chosen).to_data())
+    await message.edit_reply_markup(
+        reply_markup=days_keyboard(client.telegram_id, chosen, i18n.current_locale)
     )
-    await query.message.edit_reply_markup(
-        reply_markup=_days(client.telegram_id, chosen, i18n.current_locale)
+
+
+async def days_chosen(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ScheduleAction,
+    user: User,
+    db: Database,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    client = await owned_client(callback_data.client_id, user, db, callback_answer)
+    if client is None:
+        return
+    draft = ScheduleDraft.from_data(await state.get_data())
+    if draft is None or draft.client_id != client.telegram_id or not draft.weekdays:
+        callback_answer.text = _("Choose at least one day.")
+        return
+    await state.set_state(ScheduleInput.time)
+    await message.answer(_(ASK_TIME))
+
+
+async def _existing(
+    client_id: int, user: User, db: Database, callback_answer: CallbackAnswer
+) -> tuple[Client, CheckinSchedule] | None:
+    """The client and their schedule, for the buttons that change a schedule already set."""
+    client = await owned_client(client_id, user, db, callback_answer)
+    if client is None:
+        return None
+    schedule = await checkins.get_schedule(db, client.telegram_id)
+    if schedule is None:
+        callback_answer.text = _("Set a schedule first.")
+        return None
+    return client, schedule
+
+
+async def ask_window(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ScheduleAction,
+    user: User,
+    db: Database,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    found = await _existing(callback_data.client_id, user, db, callback_answer)
+    if found is None:
+        return
+    await state.set_data(ScheduleDraft(found[0].telegram_id).to_data())
+    await state.set_state(ScheduleInput.window)
+    await message.answer(
+        _("How many hours may the client take to answer? Send a number from 1 to 72.")
     )
+
+
+async def _change(
+    query: CallbackQuery,
+    client_id: int,
+    change: Callable[[CheckinSchedule], CheckinSchedule],
+    user: User,
+    db: Database,
+    engine: Engine,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """Saved at once, and the screen shown again."""
+    found = await _existing(client_id, user, db, callback_answer)
+    if found is None:
+        return
+    client, schedule = found
+    await _save(change(schedule), client, db, engine, settings)
+    await edit_or_send(query, bot, *await _screen(client, db, settings, i18n))
+
+
+async def toggle_location(
+    query: CallbackQuery,
+    callback_data: ScheduleAction,
+    user: User,
+    db: Database,
+    engine: Engine,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    def flip(schedule: CheckinSchedule) -> CheckinSchedule:
+        return schedule.with_changes(request_location=not schedule.request_location)
+
+    await _change(
+        query,
+        callback_data.client_id,
+        flip,
+        user,
+        db,
+        engine,
+        settings,
+        i18n,
+        bot,
+        callback_answer,
+    )
+
+
+async def pause(
+    query: CallbackQuery,
+    callback_data: ScheduleAction,
+    user: User,
+    db: Database,
+    engine: Engine,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    def paused(schedule: CheckinSchedule) -> CheckinSchedule:
+        return schedule.with_changes(paused=True)
+
+    await _change(
+        query,
+        callback_data.client_id,
+        paused,
+        user,
+        db,
+        engine,
+        settings,
+        i18n,
+        bot,
+        callback_answer,
+    )
+
+
+async def resume(
+    query: CallbackQuery,
+    callback_data: ScheduleAction,
+    user: User,
+    db: Database,
+    engine: Engine,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    def running(schedule: CheckinSchedule) -> CheckinSchedule:
+        return schedule.with_changes(paused=False)
+
+    await _change(
+        query,
+        callback_data.client_id,
+        running,
+        user,
+        db,
+        engine,
+        settings,
+        i18n,
+        bot,
+        callback_answer,
+    )
+
+
+# -- typed answers -------------------------------------------------------------------------
 
 
 async def _input_client(
     message: Message, user: User, db: Database, state: FSMContext
-) -> tuple[Client, dict[str, object]] | None:
-    data = await state.get_data()
-    client_id = data.get("client_id")
+) -> tuple[Client, ScheduleDraft] | None:
+    draft = ScheduleDraft.from_data(await state.get_data())
     client = (
-        await clients.get_for_caseworker(db, int(client_id), user.telegram_id)
-        if isinstance(client_id, int)
+        await clients.get_for_caseworker(db, draft.client_id, user.telegram_id)
+        if draft is not None
         else None
     )
-    if client is None:
+    if client is None or draft is None:
         await state.clear()
         await message.answer(_("This client is not on your caseload."))
         return None
-    return client, data
+    return client, draft
 
 
 async def time_given(
@@ -266,7 +395,7 @@ async def time_given(
     found = await _input_client(message, user, db, state)
     if found is None:
         return
-    client, data = found
+    client, draft = found
     try:
         at = parse_hhmm(message.text or "")
     except ValueError:
@@ -274,21 +403,19 @@ async def time_given(
         return
     await state.clear()
     current = await checkins.get_schedule(db, client.telegram_id)
-    person = await users.get(db, client.telegram_id)
-    today = utcnow().astimezone(settings.zone_for(person.timezone if person else None)).date()
-    weekdays = data.get("weekdays")
+    today = utcnow().astimezone(await _zone(db, settings, client)).date()
     schedule = CheckinSchedule(
         client_id=client.telegram_id,
-        pattern=str(data.get("pattern", "daily")),
+        pattern=draft.pattern.value,
         at_time=at,
-        weekdays=frozenset(int(d) for d in weekdays) if isinstance(weekdays, list) else frozenset(),
-        every_n=int(str(data.get("every_n", 1))),
+        weekdays=draft.weekdays if draft.pattern is Pattern.WEEKDAYS else frozenset(),
+        every_n=draft.every_n if draft.pattern is Pattern.EVERY_N_DAYS else 1,
         anchor_date=today,
         window_hours=current.window_hours if current else 12,
         request_location=current.request_location if current else False,
     )
     await _save(schedule, client, db, engine, settings)
-    text, markup = await _view(client, db, settings, i18n)
+    text, markup = await _screen(client, db, settings, i18n)
     await message.answer(_("Saved.") + "\n\n" + text, reply_markup=markup)
 
 
@@ -296,14 +423,15 @@ async def every_n_given(message: Message, user: User, db: Database, state: FSMCo
     found = await _input_client(message, user, db, state)
     if found is None:
         return
-    _client, data = found
+    client, _draft = found
     text = (message.text or "").strip()
     if not text.isdigit() or not 2 <= int(text) <= MAX_EVERY_N:
         await message.answer(_("Please send a number from 2 to {max}.").format(max=MAX_EVERY_N))
         return
-    await state.set_data({**data, "pattern": "every_n_days", "every_n": int(text)})
+    draft = ScheduleDraft(client.telegram_id, Pattern.EVERY_N_DAYS, every_n=int(text))
+    await state.set_data(draft.to_data())
     await state.set_state(ScheduleInput.time)
-    await message.answer(_("At what time? Send it as «10:00» (the client's local time)."))
+    await message.answer(_(ASK_TIME))
 
 
 async def window_given(
@@ -318,7 +446,7 @@ async def window_given(
     found = await _input_client(message, user, db, state)
     if found is None:
         return
-    client, _data = found
+    client, _draft = found
     text = (message.text or "").strip()
     schedule = await checkins.get_schedule(db, client.telegram_id)
     if not text.isdigit() or not 1 <= int(text) <= 72:
@@ -327,16 +455,25 @@ async def window_given(
     await state.clear()
     if schedule is not None:
         await _save(schedule.with_changes(window_hours=int(text)), client, db, engine, settings)
-    view, markup = await _view(client, db, settings, i18n)
+    view, markup = await _screen(client, db, settings, i18n)
     await message.answer(_("Saved.") + "\n\n" + view, reply_markup=markup)
 
 
 def create_router() -> Router:
     router = Router(name="checkins-staff")
     restrict(router, HasRole(Role.CASEWORKER))
-    router.callback_query.register(show, ScheduleMenu.filter())
-    router.callback_query.register(act, ScheduleAction.filter())
-    router.callback_query.register(toggle_day, ScheduleDay.filter())
+    on = router.callback_query.register
+    message = F.message.as_("message")
+    on(show, ScheduleMenu.filter())
+    on(choose_daily, ScheduleAction.filter(F.action == ScheduleStep.DAILY), message)
+    on(choose_every_n, ScheduleAction.filter(F.action == ScheduleStep.EVERY_N), message)
+    on(choose_weekdays, ScheduleAction.filter(F.action == ScheduleStep.WEEKDAYS))
+    on(days_chosen, ScheduleAction.filter(F.action == ScheduleStep.NEXT), message)
+    on(ask_window, ScheduleAction.filter(F.action == ScheduleStep.WINDOW), message)
+    on(toggle_location, ScheduleAction.filter(F.action == ScheduleStep.LOCATION))
+    on(pause, ScheduleAction.filter(F.action == ScheduleStep.PAUSE))
+    on(resume, ScheduleAction.filter(F.action == ScheduleStep.RESUME))
+    on(toggle_day, ScheduleDay.filter(F.day.in_(range(7))), message)
     router.message.register(time_given, ScheduleInput.time)
     router.message.register(every_n_given, ScheduleInput.every_n)
     router.message.register(window_given, ScheduleInput.window)

@@ -13,10 +13,9 @@ from core.timecalc import in_quiet_hours, outside_quiet_hours
 from db import checkins, clients, scheduled
 from db.checkins import Checkin
 from db.scheduled import ScheduledItem
-from handlers.caseload import ClientCard
 from handlers.checkins.client import CheckinAnswer
 from handlers.checkins.planning import CLOSE, DIGEST, FOLLOW_UP, REMIND, plan_next
-from handlers.ui import clip
+from handlers.client_card import client_cards_markup
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 from scheduler.outcomes import SENT, Drop, Outcome, Postpone
@@ -167,14 +166,12 @@ async def digest(item: ScheduledItem, delivery: Delivery) -> Outcome:
             end=delivery.local_time(end, "HH:mm"),
         )
     ]
-    builder = InlineKeyboardBuilder()
-    for client_id, name in missed[:DIGEST_LIMIT]:
+    for _client_id, name in missed[:DIGEST_LIMIT]:
         lines.append(f"• {html.quote(name)}")
-        builder.button(text=clip(name, 40), callback_data=ClientCard(client_id=client_id))
     if len(missed) > DIGEST_LIMIT:
         lines.append(f"… +{len(missed) - DIGEST_LIMIT}")
-    builder.adjust(1)
-    await delivery.send_message("\n".join(lines), reply_markup=builder.as_markup())
+    cards = client_cards_markup(missed[:DIGEST_LIMIT])
+    await delivery.send_message("\n".join(lines), reply_markup=cards)
     return SENT
 
 

@@ -12,8 +12,8 @@ from aiogram.filters import Command
 from bot.menu import Label, MenuButton
 from bot.roles import HasRole, restrict, staff_only
 from db.users import Role
-from handlers.caseload import ClientAction
 from handlers.messaging import delivery
+from handlers.messaging.callbacks import ClientMessages, MessagesAction
 from handlers.messaging.client import (
     AutoReplies,
     cancel_writing,
@@ -22,7 +22,7 @@ from handlers.messaging.client import (
     write_again,
 )
 from handlers.messaging.replay import AlreadyStored, answer_again
-from handlers.messaging.staff import caseworker_sends, start_caseworker_message
+from handlers.messaging.staff import caseworker_sends, show_history, start_caseworker_message
 from handlers.messaging.writing import (
     KEEPS_WRITING,
     CancelWriting,
@@ -50,7 +50,14 @@ def create_router() -> Router:
     staff_side = Router(name="messaging-staff")
     restrict(staff_side, staff_only())
     staff_side.callback_query.register(
-        start_caseworker_message, ClientAction.filter(F.action == "write")
+        start_caseworker_message,
+        ClientMessages.filter(F.action == MessagesAction.WRITE),
+        F.message.as_("message"),
+    )
+    staff_side.callback_query.register(
+        show_history,
+        ClientMessages.filter(F.action == MessagesAction.HISTORY),
+        F.message.as_("message"),
     )
     staff_side.message.register(caseworker_sends, CaseworkerMessage.waiting, flags=KEEPS_WRITING)
 

@@ -34,10 +34,10 @@ from db.database import Database
 from db.messages import Relayed
 from db.scheduled import ScheduledItem, Status
 from db.users import Role
-from handlers.caseload import ClientAction, ClientCard
+from handlers.messaging.keyboards import relayed_from_client
 from handlers.messaging.writing import WriteAgain
 from handlers.notices import Rendered, notify, renderer
-from handlers.staff import StaffClient
+from handlers.staff_ui import reassign_markup
 from handlers.texts import EMERGENCY, OFFICER_FALLBACK
 from scheduler.context import Delivery
 from scheduler.engine import Engine
@@ -177,24 +177,20 @@ async def _check_recipient(db: Database, message: Relayed, recipient_id: int) ->
 def _header_and_buttons(
     delivery: Delivery, message: Relayed, client_name: str, officer: str | None
 ) -> tuple[str, InlineKeyboardMarkup]:
-    builder = InlineKeyboardBuilder()
     if message.direction == "in":
         header = delivery.gettext(
             HEADER_FROM_CLIENT,
             name=html.quote(client_name),
             time=delivery.local_time(message.created_at),
         )
-        builder.button(
-            text=delivery.gettext(REPLY),
-            callback_data=ClientAction(client_id=message.client_id, action="write"),
+        buttons = relayed_from_client(
+            delivery.gettext(REPLY), delivery.gettext(CARD), message.client_id
         )
-        builder.button(
-            text=delivery.gettext(CARD), callback_data=ClientCard(client_id=message.client_id)
-        )
-    else:
-        name = html.quote(officer) if officer else delivery.gettext(OFFICER_FALLBACK)
-        header = delivery.gettext(HEADER_FROM_OFFICER, officer=name)
-        builder.button(text=delivery.gettext(REPLY), callback_data=WriteAgain())
+        return header, buttons
+    name = html.quote(officer) if officer else delivery.gettext(OFFICER_FALLBACK)
+    header = delivery.gettext(HEADER_FROM_OFFICER, officer=name)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=delivery.gettext(REPLY), callback_data=WriteAgain())
     return header, builder.as_markup()
 
 
@@ -364,11 +360,9 @@ async def client_without_officer(delivery: Delivery, values: dict[str, Any]) -> 
     client = await clients.get(delivery.db, client_id)
     if client is None:
         return None
-    builder = InlineKeyboardBuilder()
-    builder.button(text=delivery.gettext(REASSIGN), callback_data=StaffClient(client_id=client_id))
-    return delivery.gettext(
-        CLIENT_WITHOUT_OFFICER, name=html.quote(client.name)
-    ), builder.as_markup()
+    return delivery.gettext(CLIENT_WITHOUT_OFFICER, name=html.quote(client.name)), reassign_markup(
+        delivery.gettext(REASSIGN), client_id
+    )
 
 
 def register(engine: Engine) -> None:

@@ -1,4 +1,5 @@
-"""The caseworker's side: ✍️ Write / ↩️ Reply on a client, then the message (any content)."""
+"""The caseworker's side: ✍️ Write / ↩️ Reply on a client, then the message (any content);
+📜 History; and what messaging puts on the client card (registered at import)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from aiogram import html
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
+from bot.i18n import format_datetime
 from bot.menu import main_menu
 from db import clients, messages
 from db.database import Database
 from db.users import User
-from handlers.caseload import ClientAction, owned_client
+from handlers.client_card import CardButton, CardContext, card_buttons, card_lines, owned_client
+from handlers.messaging.callbacks import ClientMessages, MessagesAction
 from handlers.messaging.delivery import Result, store_and_deliver
 from handlers.messaging.writing import (
     WRITING_EXPIRES,
@@ -23,22 +28,43 @@ from handlers.messaging.writing import (
     unsupported,
     writing_expired,
 )
+from handlers.texts import kind_name
+from handlers.ui import chunks, clip
 from scheduler.engine import Engine
+
+
+async def card_buttons_of_messaging(card: CardContext) -> list[CardButton]:
+    cid = card.client.telegram_id
+    return [
+        CardButton(_("✍️ Write"), ClientMessages(client_id=cid, action=MessagesAction.WRITE)),
+        CardButton(_("📜 History"), ClientMessages(client_id=cid, action=MessagesAction.HISTORY)),
+    ]
+
+
+async def card_lines_of_messaging(card: CardContext) -> list[str]:
+    if not card.client.unread:
+        return []
+    return [_("Unread messages: {count}").format(count=card.client.unread)]
+
+
+card_buttons.register(10, card_buttons_of_messaging)
+card_lines.register(20, card_lines_of_messaging)
 
 
 async def start_caseworker_message(
     query: CallbackQuery,
-    callback_data: ClientAction,
+    message: Message,
+    callback_data: ClientMessages,
     user: User,
     db: Database,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
     client = await owned_client(callback_data.client_id, user, db, callback_answer)
-    if client is None or not isinstance(query.message, Message):
+    if client is None:
         return
     await start_writing_to(state, client.telegram_id)
-    await query.message.answer(
+    await message.answer(
         _(
             "Write your message for {name}. Text, a photo, a document, a voice message or a location."
         ).format(name=html.quote(client.name)),
@@ -106,3 +132,36 @@ async def caseworker_sends(
     await message.answer(
         outcome_text(result, html.quote(client.name)), reply_markup=main_menu(user)
     )
+
+
+async def show_history(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ClientMessages,
+    user: User,
+    db: Database,
+    i18n: I18n,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    client = await owned_client(callback_data.client_id, user, db, callback_answer)
+    if client is None:
+        return
+    history = await messages.history(db, client.telegram_id, user.telegram_id)
+    await messages.mark_read(db, client.telegram_id, user.telegram_id)
+    if not history:
+        await message.answer(_("No messages with {name} yet.").format(name=html.quote(client.name)))
+        return
+    lines = [
+        _("<b>Messages with {name}</b> (latest {count})").format(
+            name=html.quote(client.name), count=len(history)
+        )
+    ]
+    for item in history:
+        when = format_datetime(item.created_at, i18n.current_locale, settings.zone, "short")
+        arrow = "⬅️" if item.direction == "in" else "➡️"
+        content = html.quote(clip(item.body, 300)) if item.body else f"[{kind_name(item.kind)}]"
+        failed = " ⚠️ " + _("not delivered") if item.delivery == "failed" else ""
+        lines.append(f"{arrow} <i>{when}</i>{failed}\n{content}")
+    for part in chunks(lines):
+        await message.answer(part)

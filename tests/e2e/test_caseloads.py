@@ -11,8 +11,9 @@ import pytest
 from db import clients, users, working_hours
 from db.clock import to_db
 from db.working_hours import WorkingHours
-from handlers.caseload import ClientAction, ClientCard
-from tests.fakeapi import FakeUser
+from handlers.client_card import CardAction, ClientAction, ClientCard
+from handlers.messaging.callbacks import ClientMessages, MessagesAction
+from tests.fakeapi import FakeUser, Msg
 from tests.harness import BotUnderTest
 
 LINK = re.compile(r"https://t\.me/jana_jol_test_bot\?start=([A-Za-z0-9_-]+)")
@@ -184,9 +185,9 @@ async def test_forged_callbacks_cannot_reach_another_caseworkers_client(app: Bot
     await other.command("caseload")
     for forged in (
         ClientCard(client_id=442).pack(),
-        ClientAction(client_id=442, action="archive").pack(),
-        ClientAction(client_id=442, action="history").pack(),
-        ClientAction(client_id=442, action="write").pack(),
+        ClientAction(client_id=442, action=CardAction.ARCHIVE).pack(),
+        ClientMessages(client_id=442, action=MessagesAction.HISTORY).pack(),
+        ClientMessages(client_id=442, action=MessagesAction.WRITE).pack(),
     ):
         await other.press_data(forged)
         assert other.last_callback_answer is not None
@@ -201,12 +202,70 @@ async def test_forged_callbacks_cannot_reach_another_caseworkers_client(app: Bot
     assert (
         client.last_callback_answer.text == "This button is no longer active. Please use the menu."
     )
-    # Tampered data (bad types) is refused too.
-    await other.press_data("cc:not-a-number")
-    assert other.last_callback_answer is not None
-    assert (
-        other.last_callback_answer.text == "This button is no longer active. Please use the menu."
-    )
+    # Tampered data (bad types, an unknown action) is refused too, and so are buttons of an
+    # older version of a callback (its prefix before the fields changed): never silence.
+    for stale in (
+        "cc1:not-a-number",
+        "ca1:442:explode",
+        "cc:442",
+        "ca:442:archive",
+        "sa:442:pause",
+    ):
+        await other.press_data(stale)
+        assert other.last_callback_answer is not None
+        assert (
+            other.last_callback_answer.text
+            == "This button is no longer active. Please use the menu."
+        ), stale
+    found = await clients.get(app.db, 442)
+    assert found is not None
+    assert found.status == "active"
+
+
+async def test_card_under_a_relayed_message_comes_as_a_new_message(app: BotUnderTest) -> None:
+    officer = await app.caseworker(461, "Aliya Sarsenova")
+    person = await join(app, officer, 462, label="Case 46")
+    await person.press("✉️ Message my officer")
+    await person.send_photo(caption="my CV")
+    photo = officer.last
+    assert photo.kind == "photo"
+    assert photo.text is not None
+    photo_caption = photo.text
+    await person.press("✉️ Write again")
+    await person.send("I found a job")
+    text = officer.last
+    assert "I found a job" in (text.text or "")
+    relayed_text = text.text
+
+    for relayed in (photo, text):
+        edits_before = len(app.api.calls("editMessageText")) + len(
+            app.api.calls("editMessageCaption")
+        )
+        replies = await officer.press_data(
+            button_data(relayed, "🗂 Card"), message_id=relayed.message_id
+        )
+        [card] = replies
+        assert card.message_id != relayed.message_id
+        assert "Case 46" in (card.text or "")
+        assert "✍️ Write" in card.button_texts
+        # The relayed message is untouched: no edit was even asked for.
+        assert relayed.edited == 0
+        assert (
+            len(app.api.calls("editMessageText")) + len(app.api.calls("editMessageCaption"))
+            == edits_before
+        )
+    assert photo.kind == "photo"
+    assert photo.text == photo_caption
+    assert text.text == relayed_text
+    assert officer.last_callback_answer is None or not officer.last_callback_answer.show_alert
+
+
+def button_data(message: Msg, text: str) -> str:
+    for row in (message.reply_markup or {}).get("inline_keyboard", []):
+        for button in row:
+            if button.get("text") == text:
+                return str(button["callback_data"])
+    raise AssertionError(f"no button {text!r} under message #{message.message_id}")
 
 
 async def test_delete_me_removes_the_persons_data(app: BotUnderTest) -> None:
@@ -307,6 +366,38 @@ async def test_admin_reassigns_a_client_and_the_client_is_told(app: BotUnderTest
 
     with pytest.raises(StaffError, match="reassign"):
         await remove_caseworker(app.db, 482, actor_id=None)
+
+
+async def test_admin_pages_through_a_long_caseload(app: BotUnderTest) -> None:
+    await app.caseworker(485, "Busy Officer")
+    now = to_db(datetime.now(UTC))
+    async with app.db.transaction() as conn:
+        for number in range(45):
+            await conn.execute(
+                "INSERT INTO users (telegram_id, created_at, updated_at) VALUES (?, ?, ?)",
+                (9000 + number, now, now),
+            )
+            await conn.execute(
+                "INSERT INTO clients (telegram_id, caseworker_id, label, consented_at, linked_at)"
+                " VALUES (?, 485, ?, ?, ?)",
+                (9000 + number, f"Client {number:02d}", now, now),
+            )
+    admin = await app.admin()
+    await admin.command("staff")
+    [first] = await admin.press("Busy Officer · 45")
+    assert "Clients of Busy Officer: 45." in (first.text or "")
+    assert "Page 1 of 3" in (first.text or "")
+    names = [b for b in first.button_texts if b.startswith("Client ")]
+    assert len(names) == 20
+    assert first.button_texts[-3:] == ["‹", "1/3", "›"]
+    assert await admin.press("›") == []  # the same message turns to the next page
+    assert "Page 2 of 3" in (first.text or "")
+    assert not set(names) & set(first.button_texts)
+    await admin.press("›")
+    await admin.press("›")  # from the last page back to the first
+    assert "Page 1 of 3" in (first.text or "")
+    seen = {b for b in first.button_texts if b.startswith("Client ")}
+    assert seen == set(names)
 
 
 async def test_an_unlinked_person_can_still_use_help_and_privacy(app: BotUnderTest) -> None:

@@ -16,9 +16,9 @@ import time_machine
 
 from db import checkins, clients
 from db.checkins import Checkin
-from handlers.caseload import ClientAction
 from handlers.checkins.client import CheckinAnswer
-from tests.e2e.test_caseloads import join
+from handlers.client_card import CardAction, ClientAction
+from tests.e2e.test_caseloads import button_data, join
 from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
@@ -109,6 +109,12 @@ async def test_i_need_help_alerts_the_caseworker_at_once(app: BotUnderTest) -> N
     alert = officer.last
     assert "pressed «I need help»" in (alert.text or "")
     assert alert.button_texts == ["Open client card"]
+    # The card comes as a new message: the alert stays in the chat as it was.
+    [card] = await officer.press("Open client card")
+    assert card.message_id != alert.message_id
+    assert "🆘 At the last check-in the client asked for help." in (card.text or "")
+    assert alert.edited == 0
+    assert "pressed «I need help»" in (alert.text or "")
     [listing] = await officer.command("caseload")
     assert any(b.startswith("🆘") for b in listing.button_texts)
 
@@ -144,8 +150,54 @@ async def test_follow_up_then_missed_check_ins_reach_the_caseworker_in_one_diges
     digests = [m for m in officer.bot_messages[before:] if "Missed check-ins" in (m.text or "")]
     assert len(digests) == 1  # one message for both clients, not a flood
     assert "Missed check-ins (2)" in (digests[0].text or "")
+    digest = digests[0]
+    [card] = await officer.press_data(button_data(digest, "Case 623"), message_id=digest.message_id)
+    assert card.message_id != digest.message_id
+    assert "Case 623" in (card.text or "")
+    assert digest.edited == 0
+    assert "Missed check-ins (2)" in (digest.text or "")
     [listing] = await officer.command("caseload")
     assert sum(b.startswith("❗") for b in listing.button_texts) == 2
+
+
+async def test_weekdays_and_every_n_days_are_saved_as_chosen(app: BotUnderTest) -> None:
+    officer = await app.caseworker(641)
+    await join(app, officer, 642)
+    await open_schedule(officer)
+    await officer.press("🗓 Chosen weekdays")
+    await officer.press("Next ➡️")
+    assert officer.last_callback_answer is not None
+    assert officer.last_callback_answer.text == "Choose at least one day."
+    await officer.press("▫️ Mon")
+    await officer.press("▫️ Wed")
+    await officer.press("▫️ Fri")
+    await officer.press("✅ Fri")  # chosen, then not
+    [ask] = await officer.press("Next ➡️")
+    assert (ask.text or "").startswith("At what time?")
+    [saved] = await officer.send("09:30")
+    assert "on Mon, Wed at 09:30" in (saved.text or "")
+    schedule = await checkins.get_schedule(app.db, 642)
+    assert schedule is not None
+    assert (schedule.pattern, schedule.weekdays) == ("weekdays", frozenset({0, 2}))
+
+    await officer.press("🔁 Every N days")
+    [again] = await officer.send("31")
+    assert again.text == "Please send a number from 2 to 30."
+    await officer.send("3")
+    [saved] = await officer.send("10:00")
+    assert "every 3 days at 10:00" in (saved.text or "")
+    schedule = await checkins.get_schedule(app.db, 642)
+    assert schedule is not None
+    assert (schedule.pattern, schedule.every_n, schedule.weekdays) == (
+        "every_n_days",
+        3,
+        frozenset(),
+    )
+    # The card's way back edits the schedule screen in place.
+    screen = officer.last
+    assert await officer.press("⬅️ Back to card") == []
+    assert "Case 17/2026" in (screen.text or "")
+    assert "⏰ Check-ins" in screen.button_texts
 
 
 async def test_a_check_in_in_quiet_hours_moves_to_eight_in_the_morning(app: BotUnderTest) -> None:
@@ -308,7 +360,7 @@ async def test_archiving_and_restoring_keeps_check_ins_honest(app: BotUnderTest)
     person = await join(app, officer, 1312)
     await set_daily(officer, "10:00")
     first = await planned(app, 1312)
-    await officer.press_data(ClientAction(client_id=1312, action="archive").pack())
+    await officer.press_data(ClientAction(client_id=1312, action=CardAction.ARCHIVE).pack())
     pending = await app.db.fetchval(
         "SELECT count(*) FROM scheduled_items WHERE recipient_id = 1312 AND status = 'pending'"
     )
@@ -317,7 +369,7 @@ async def test_archiving_and_restoring_keeps_check_ins_honest(app: BotUnderTest)
     with at(first.opens_at + timedelta(seconds=1)):
         await app.app.engine.run_due()
         assert not any("Time to check in" in (m.text or "") for m in person.bot_messages)
-        await officer.press_data(ClientAction(client_id=1312, action="restore").pack())
+        await officer.press_data(ClientAction(client_id=1312, action=CardAction.RESTORE).pack())
     upcoming = await planned(app, 1312)
     assert upcoming.opens_at == first.opens_at + timedelta(days=1)
     with at(first.closes_at + timedelta(hours=1, seconds=5)):
@@ -338,7 +390,7 @@ async def test_an_open_check_in_ends_unmissed_when_the_client_is_archived(
     first = await planned(app, 1322)
     with at(first.opens_at + timedelta(seconds=1)):
         await app.app.engine.run_due()
-        await officer.press_data(ClientAction(client_id=1322, action="archive").pack())
+        await officer.press_data(ClientAction(client_id=1322, action=CardAction.ARCHIVE).pack())
     with at(first.closes_at + timedelta(hours=1, seconds=5)):
         await app.app.engine.run_due()
         await app.app.engine.run_due()

@@ -9,7 +9,8 @@ import time_machine
 
 from db import clients, scheduled
 from db.scheduled import Status
-from handlers.caseload import ClientAction, ClientCard
+from handlers.client_card import ClientCard
+from handlers.messaging.callbacks import ClientMessages, MessagesAction
 from tests.e2e.test_caseloads import invite, join
 from tests.harness import ADMIN_ID, BotUnderTest
 
@@ -87,7 +88,7 @@ async def test_a_message_that_finally_cannot_be_delivered_is_reported_to_the_sen
 ) -> None:
     officer = await app.caseworker(1231)
     person = await join(app, officer, 1232, label="Dana")
-    await officer.press_data(ClientAction(client_id=1232, action="write").pack())
+    await officer.press_data(ClientMessages(client_id=1232, action=MessagesAction.WRITE).pack())
     app.api.fail_next("sendMessage", 503)
     [reply] = await officer.send("Your appointment is on Monday")
     assert "keeps trying to deliver it to Dana" in (reply.text or "")
@@ -128,7 +129,7 @@ async def test_writing_ends_when_the_caseworker_opens_another_client(app: BotUnd
     await bob.start(token)
     await bob.press("✅ I agree")
     await app.settle()  # the caseworker's "accepted" notice is sent
-    await officer.press_data(ClientAction(client_id=1252, action="write").pack())
+    await officer.press_data(ClientMessages(client_id=1252, action=MessagesAction.WRITE).pack())
     assert "for Alice" in (officer.last.text or "")
     await officer.command("caseload")
     await officer.press_data(ClientCard(client_id=1253).pack())
@@ -142,7 +143,7 @@ async def test_writing_ends_when_the_caseworker_opens_another_client(app: BotUnd
 async def test_writing_to_a_client_expires(app: BotUnderTest) -> None:
     officer = await app.caseworker(1261)
     person = await join(app, officer, 1262, label="Alice")
-    await officer.press_data(ClientAction(client_id=1262, action="write").pack())
+    await officer.press_data(ClientMessages(client_id=1262, action=MessagesAction.WRITE).pack())
     with time_machine.travel(timedelta(minutes=16), tick=True):
         [reply] = await officer.send("A note for later")
     assert "Nothing was sent" in (reply.text or "")

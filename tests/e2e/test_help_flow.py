@@ -11,8 +11,8 @@ import pytest
 
 from db import checkins, clients, scheduled
 from db.scheduled import Status
-from handlers.caseload import ClientAction
 from handlers.checkins.client import CheckinAnswer
+from handlers.client_card import CardAction, ClientAction
 from tests.e2e.test_caseloads import join
 from tests.fakeapi import FakeBotAPI
 from tests.harness import ADMIN_ID, BotUnderTest, start_bot
@@ -52,7 +52,7 @@ async def test_an_archived_client_pressing_an_old_help_button_reaches_the_admini
     person = await join(app, officer, 1112)
     await person.command("checkin")
     checkin_id = await app.db.fetchval("SELECT max(id) FROM checkins WHERE client_id = 1112")
-    await officer.press_data(ClientAction(client_id=1112, action="archive").pack())
+    await officer.press_data(ClientAction(client_id=1112, action=CardAction.ARCHIVE).pack())
     found = await clients.get(app.db, 1112)
     assert found is not None
     assert found.status == "archived"
@@ -141,7 +141,7 @@ async def test_with_nobody_to_alert_the_client_is_told_so_plainly(
         officer = await app.caseworker(1151, "Officer")
         person = await join(app, officer, 1152)
         await person.command("checkin")
-        await officer.press_data(ClientAction(client_id=1152, action="archive").pack())
+        await officer.press_data(ClientAction(client_id=1152, action=CardAction.ARCHIVE).pack())
         checkin_id = await app.db.fetchval("SELECT max(id) FROM checkins WHERE client_id = 1152")
         [reply] = await person.press_data(
             CheckinAnswer(checkin_id=int(checkin_id), answer="help").pack(),

@@ -15,8 +15,9 @@ from db.clock import to_db
 from db.directory_csv import write_csv
 from db.staff import remove_caseworker
 from db.working_hours import WorkingHours
-from handlers.caseload import ClientAction
+from handlers.client_card import CardAction, ClientAction
 from handlers.invite import InvitationRevoke
+from handlers.messaging.callbacks import ClientMessages, MessagesAction
 from tests.e2e.test_caseloads import invite, join
 from tests.e2e.test_directory import row as csv_row
 from tests.e2e.test_directory import tri
@@ -169,7 +170,7 @@ async def test_a_new_caseworker_after_archive_does_not_read_the_previous_history
     await person.press("✉️ Message my officer")
     await person.send("confidential to officer A only")  # left unread by A
     await app.db.execute("UPDATE clients SET location_consent = 1 WHERE telegram_id = 7052")
-    await first.press_data(ClientAction(client_id=7052, action="archive").pack())
+    await first.press_data(ClientAction(client_id=7052, action=CardAction.ARCHIVE).pack())
 
     second = await app.caseworker(7053, "Officer B")
     token = await invite(second, "New case")
@@ -187,12 +188,16 @@ async def test_a_new_caseworker_after_archive_does_not_read_the_previous_history
     assert linked.unread == 0  # A's unread message is not B's
     [listing] = await second.command("caseload")
     assert not any("✉️" in b for b in listing.button_texts)
-    [reply] = await second.press_data(ClientAction(client_id=7052, action="history").pack())
+    [reply] = await second.press_data(
+        ClientMessages(client_id=7052, action=MessagesAction.HISTORY).pack()
+    )
     assert reply.text == "No messages with New case yet."
     # B's own exchange shows; A's message still exists (the client's data).
     await person.press("✉️ Message my officer")
     await person.send("hello officer B")
-    [history] = await second.press_data(ClientAction(client_id=7052, action="history").pack())
+    [history] = await second.press_data(
+        ClientMessages(client_id=7052, action=MessagesAction.HISTORY).pack()
+    )
     assert "hello officer B" in (history.text or "")
     assert "confidential" not in (history.text or "")
     assert await app.db.fetchval("SELECT count(*) FROM messages WHERE client_id = 7052") == 2
@@ -206,7 +211,9 @@ async def test_an_admin_reassignment_moves_the_whole_history_and_says_so(
     person = await join(app, first, 7063)
     await person.press("✉️ Message my officer")
     await person.send("read by the first officer")
-    await first.press_data(ClientAction(client_id=7063, action="history").pack())  # read now
+    await first.press_data(
+        ClientMessages(client_id=7063, action=MessagesAction.HISTORY).pack()
+    )  # read now
     admin = await app.admin()
     await admin.command("staff")
     await admin.press("First Officer · 1")
@@ -219,7 +226,9 @@ async def test_an_admin_reassignment_moves_the_whole_history_and_says_so(
     )
     second = app.user(7062)
     await second.command("caseload")
-    [history] = await second.press_data(ClientAction(client_id=7063, action="history").pack())
+    [history] = await second.press_data(
+        ClientMessages(client_id=7063, action=MessagesAction.HISTORY).pack()
+    )
     assert "read by the first officer" in (history.text or "")
 
 
@@ -232,7 +241,7 @@ async def test_an_archived_client_who_declines_keeps_their_case(app: BotUnderTes
     person = await join(app, first, 7072)
     await person.press("✉️ Message my officer")
     await person.send("history that officer A needs")
-    await first.press_data(ClientAction(client_id=7072, action="archive").pack())
+    await first.press_data(ClientAction(client_id=7072, action=CardAction.ARCHIVE).pack())
     second = await app.caseworker(7073, "Officer B")
     token = await invite(second, "Other")
     await person.start(token)
@@ -306,12 +315,12 @@ async def test_a_former_caseworker_can_delete_their_data(app: BotUnderTest) -> N
     person = await join(app, officer, 7012)
     await person.press("✉️ Message my officer")
     await person.send("a question for my officer")
-    await officer.press_data(ClientAction(client_id=7012, action="write").pack())
+    await officer.press_data(ClientMessages(client_id=7012, action=MessagesAction.WRITE).pack())
     await officer.send("an answer from the first officer")
     await working_hours.save(app.db, 7011, WorkingHours(frozenset({0, 1, 2})))
     await invite(officer, "Never used")
     # The client moves on (archived, then invited by someone else); the officer leaves.
-    await officer.press_data(ClientAction(client_id=7012, action="archive").pack())
+    await officer.press_data(ClientAction(client_id=7012, action=CardAction.ARCHIVE).pack())
     second = await app.caseworker(7013, "Next Officer")
     token = await invite(second, "Case 2")
     await person.start(token)
