@@ -2,7 +2,7 @@
 """One entry point for a fresh machine that has only python3.
 
     python3 dev.py run      # set up .venv-run if needed, then run the bot (python -m bot)
-    python3 dev.py test     # set up .venv if needed, then lint, type-check and test
+    python3 dev.py test     # set up .venv if needed, then lint, type-check, check imports, test
     python3 dev.py i18n     # re-extract strings and update the kk/ru/en catalogs
     python3 dev.py lock     # regenerate requirements.lock and requirements-dev.lock
 
@@ -84,6 +84,8 @@ def cmd_test(extra: list[str]) -> None:
     _run(python, "-m", "ruff", "check", ".")
     _run(python, "-m", "ruff", "format", "--check", ".")
     _run(python, "-m", "mypy")
+    # The import rules between layers ([tool.importlinter] in pyproject.toml).
+    _run(python.with_name("lint-imports"), "--no-cache", "--no-logo")
     _run(python, "-m", "pytest", *extra)
 
 

@@ -13,7 +13,7 @@ import asyncio
 import signal
 import sys
 
-from bot.app import create_bot
+from bot.app import create_bot, engine_settings
 from bot.config import load_settings
 from bot.i18n import create_i18n
 from db.database import Database
@@ -37,7 +37,7 @@ async def main(database_path: str, api_url: str, token: str) -> None:
     await db.connect()
     await migrate(db)
     bot = create_bot(settings)
-    engine = Engine(db=db, bot=bot, i18n=create_i18n("en"), settings=settings)
+    engine = Engine(db=db, bot=bot, i18n=create_i18n("en"), settings=engine_settings(settings))
     engine.register(KIND, send)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

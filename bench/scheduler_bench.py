@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import create_bot
+from bot.app import create_bot, engine_settings
 from bot.config import load_settings
 from bot.i18n import create_i18n
 from db import scheduled
@@ -131,7 +131,7 @@ async def run_burst(pending: int, burst: int, workdir: Path) -> BurstFigures:
         )
         db = await open_db(settings.database_path)
         bot = create_bot(settings)
-        engine = Engine(db=db, bot=bot, i18n=create_i18n("en"), settings=settings)
+        engine = Engine(db=db, bot=bot, i18n=create_i18n("en"), settings=engine_settings(settings))
         lateness: list[float] = []
         done = asyncio.Event()
 

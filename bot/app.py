@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.default import DefaultBotProperties
@@ -34,8 +35,19 @@ from handlers import feature_routers, register_timed_work
 from handlers.checkins.client import is_help_request
 from handlers.messaging import AutoReplies, LeaveWritingOnNavigation
 from scheduler.engine import Engine
+from scheduler.settings import EngineSettings
 
 log = logging.getLogger(__name__)
+
+
+def engine_settings(settings: Settings) -> EngineSettings:
+    """What the engine reads of the settings (scheduler/ does not import bot/)."""
+    return EngineSettings(
+        default_language=settings.default_language,
+        timezone=settings.timezone,
+        late_after=timedelta(seconds=settings.scheduler_late_after_seconds),
+        quiet=settings.quiet,
+    )
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -80,7 +92,7 @@ class Application:
         i18n = create_i18n(settings.default_language)
         menus = CommandMenus(db, i18n, settings.default_language)
         # Timed work; features register their kinds on it here, before it starts.
-        engine = Engine(db=db, bot=bot, i18n=i18n, settings=settings)
+        engine = Engine(db=db, bot=bot, i18n=i18n, settings=engine_settings(settings))
         engine.on_housekeeping(lambda now: retention.purge_expired(db, now))
         dp = Dispatcher(
             storage=SQLiteStorage(db),

@@ -1,4 +1,4 @@
-"""Command line: run the bot, migrate the database, manage staff.
+"""Command line: run the bot, migrate the database, manage staff and clients.
 
 python -m bot [run]
 python -m bot db migrate
@@ -6,10 +6,15 @@ python -m bot db backup FILE [--force]
 python -m bot admin add-caseworker TELEGRAM_ID --name "NAME"
 python -m bot admin remove-caseworker TELEGRAM_ID
 python -m bot admin list-staff
+python -m bot admin reassign CLIENT_ID CASEWORKER_ID
+python -m bot admin export-user TELEGRAM_ID [--output FILE]
 python -m bot admin erase-user TELEGRAM_ID [--yes]
 python -m bot directory import FILE.csv [--skip-invalid]
 python -m bot directory export FILE.csv
 python -m bot directory load-starter | load-demo | remove-demo
+
+Use cases it shares with the bot come from services/ (never from handlers/): what a
+command stores for the bot to send (notices) waits for the running bot's engine.
 """
 
 from __future__ import annotations
@@ -191,7 +196,8 @@ async def _list_staff(db: Database) -> int:
 
 def _reassign(client_id: int, caseworker_id: int) -> Callable[[Database], Awaitable[int]]:
     async def work(db: Database) -> int:
-        from handlers.staff import reassign_client
+        # Here, not at the top: services load aiogram (~130 MB), which other commands skip.
+        from services.assignment import reassign_client
 
         await reassign_client(db, client_id, caseworker_id, actor_id=None)
         print(

@@ -29,6 +29,7 @@ from handlers import (
     start,
 )
 from scheduler.engine import Engine
+from services import reachability
 
 
 def feature_routers() -> list[Router]:
@@ -60,4 +61,4 @@ def register_timed_work(engine: Engine) -> None:
     notices.register(engine)
     messaging.register_timed_work(engine)
     checkins.register_timed_work(engine)
-    engine.on_unreachable(membership.unreachable_hook(engine))
+    engine.on_unreachable(reachability.unreachable_hook(engine))

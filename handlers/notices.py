@@ -1,13 +1,12 @@
-"""Notices: one-off messages the bot sends a person on its own (a client joined, a client
-can no longer be reached, a relayed message was delivered late...).
+"""Notices, the rendering half: how each notice reads, and the engine kind that sends them.
 
-Each is an engine item of kind `notice`: stored first (in the same transaction as the
-change it reports, with `notify_in`), sent through the engine (retried on 5xx and network
-errors, paced per chat), and rendered at send time in the recipient's language by the
-renderer its feature registered for the notice's code. The payload holds ids, and names
-only where nothing else keeps them (a person who deleted their data); it is emptied once
-the notice is finished, and erasing a person deletes pending notices about them
-(`"client": <id>` in the payload).
+Storing a notice is a service (services/notices.py: `notify_in` in the transaction of the
+change it reports, `notify` alone), so the command line and timed jobs store them without
+loading handlers. Each feature registers, at import, how its notices read: the renderer
+runs at send time, in the recipient's language, and returns None when the notice no longer
+applies (it is then dropped). Registering a renderer declares its code, so the feature's
+handlers may store it; a code a service declares must have a renderer here, or the engine
+refuses to start (`register`).
 
     @renderer("client_joined")
     async def joined(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
@@ -15,11 +14,6 @@ the notice is finished, and erasing a person deletes pending notices about them
         if client is None:
             return None                               # no longer true: dropped
         return delivery.gettext(JOINED, name=html.quote(client.name)), None
-
-    async with db.transaction() as conn:
-        ...                                           # the change itself
-        await notify_in(conn, recipient_id=officer, code="client_joined", client=client_id)
-    engine.poke(utcnow())
 """
 
 from __future__ import annotations
@@ -27,18 +21,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiosqlite
 from aiogram.types import InlineKeyboardMarkup
 
-from db import clients, scheduled
+from db import clients
 from db.clients import Client
-from db.clock import utcnow
 from db.scheduled import ScheduledItem
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 from scheduler.outcomes import SENT, Drop, Outcome
+from services.notices import NOTICE, declare, declared, notify, notify_in
 
-NOTICE = "notice"
+# Features store their notices through these (the service's API, kept at hand here).
+__all__ = ["Rendered", "notify", "notify_in", "own_client", "register", "renderer"]
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
 # Returns None when the notice no longer applies (its subject is gone): it is dropped.
@@ -54,41 +48,10 @@ def renderer(code: str) -> Callable[[Renderer], Renderer]:
         if code in _RENDERERS and _RENDERERS[code] is not render:
             raise ValueError(f"notice {code!r} is already registered")
         _RENDERERS[code] = render
+        declare(code)
         return render
 
     return register
-
-
-async def notify_in(
-    conn: aiosqlite.Connection,
-    *,
-    recipient_id: int,
-    code: str,
-    dedupe_key: str | None = None,
-    **values: Any,
-) -> int | None:
-    """Stores a notice inside the caller's transaction (call `engine.poke` after COMMIT)."""
-    if code not in _RENDERERS:
-        raise ValueError(f"no renderer for notice {code!r}")
-    now = utcnow()
-    return await scheduled.schedule_in(
-        conn,
-        kind=NOTICE,
-        recipient_id=recipient_id,
-        due_at=now,
-        now=now,
-        payload={"notice": code, **values},
-        dedupe_key=dedupe_key,
-    )
-
-
-async def notify(
-    engine: Engine, recipient_id: int, code: str, *, dedupe_key: str | None = None, **values: Any
-) -> None:
-    """Stores a notice in a transaction of its own and wakes the engine."""
-    async with engine.db.transaction() as conn:
-        await notify_in(conn, recipient_id=recipient_id, code=code, dedupe_key=dedupe_key, **values)
-    engine.poke(utcnow())
 
 
 async def own_client(delivery: Delivery, values: dict[str, Any]) -> Client | None:
@@ -112,4 +75,8 @@ async def send_notice(item: ScheduledItem, delivery: Delivery) -> Outcome:
 
 
 def register(engine: Engine) -> None:
+    """The `notice` kind; every notice a service may store must have its renderer by now."""
+    missing = declared() - _RENDERERS.keys()
+    if missing:
+        raise ValueError(f"notices without a renderer: {', '.join(sorted(missing))}")
     engine.register(NOTICE, send_notice, scrub_payload=True)

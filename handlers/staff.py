@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
 from aiogram import Bot, F, Router, html
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
@@ -16,11 +15,10 @@ from bot.menu import Label, MenuButton
 from bot.roles import admins_only, restrict
 from db import clients, users
 from db.clients import LinkError
-from db.clock import utcnow
 from db.database import Database
 from db.users import Role, User
 from handlers.client_card import OPEN_CARD, open_card_markup
-from handlers.notices import Rendered, notify_in, own_client, renderer
+from handlers.notices import Rendered, own_client, renderer
 from handlers.staff_ui import (
     CLIENTS_PAGE_SIZE,
     StaffCaseworker,
@@ -34,6 +32,7 @@ from handlers.texts import OFFICER_FALLBACK
 from handlers.ui import edit_or_send, paginate, refuse, send_parts
 from scheduler.context import Delivery
 from scheduler.engine import Engine
+from services import assignment
 
 NEW_OFFICER = N_(
     "Your probation officer is now {officer}. Your messages with the bot so far were handed over to them."
@@ -127,40 +126,22 @@ async def reassign(
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
-        await reassign_client(
+        await assignment.reassign_client(
             db,
             callback_data.client_id,
             callback_data.caseworker_id,
             actor_id=user.telegram_id,
+            engine=engine,
         )
     except LinkError:
         refuse(callback_answer, _("This reassignment is no longer possible."))
         return
-    engine.poke(utcnow())
     await edit_or_send(
         query, bot, _("Done: the client has a new caseworker, and both were told."), None
     )
 
 
-async def reassign_client(
-    db: Database, client_id: int, caseworker_id: int, *, actor_id: int | None
-) -> None:
-    """Moves the client; the client, the new and the previous officer are told (notices
-    stored in the same transaction). Also `python -m bot admin reassign`: there the running
-    bot sends the notices within a minute, or at its next start."""
-
-    async def tell_everyone(conn: aiosqlite.Connection) -> None:
-        await notify_in(conn, recipient_id=client_id, code="new_officer", officer=caseworker_id)
-        await notify_in(conn, recipient_id=caseworker_id, code="client_assigned", client=client_id)
-        if previous is not None:
-            await notify_in(conn, recipient_id=previous, code="client_moved", client=client_id)
-
-    previous_row = await clients.get(db, client_id)
-    previous = previous_row.caseworker_id if previous_row else None
-    await clients.reassign(db, client_id, caseworker_id, actor_id=actor_id, then=tell_everyone)
-
-
-@renderer("new_officer")
+@renderer(assignment.NEW_OFFICER)
 async def new_officer(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
     client = await clients.get(delivery.db, delivery.item.recipient_id)
     officer_id = int(values.get("officer", 0))
@@ -171,7 +152,7 @@ async def new_officer(delivery: Delivery, values: dict[str, Any]) -> Rendered | 
     return delivery.gettext(NEW_OFFICER, officer=name or delivery.gettext(OFFICER_FALLBACK)), None
 
 
-@renderer("client_assigned")
+@renderer(assignment.CLIENT_ASSIGNED)
 async def client_assigned(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
     client = await own_client(delivery, values)
     if client is None:
@@ -180,7 +161,7 @@ async def client_assigned(delivery: Delivery, values: dict[str, Any]) -> Rendere
     return delivery.gettext(ASSIGNED, name=html.quote(client.name)), card
 
 
-@renderer("client_moved")
+@renderer(assignment.CLIENT_MOVED)
 async def client_moved(delivery: Delivery, values: dict[str, Any]) -> Rendered | None:
     client = await clients.get(delivery.db, int(values.get("client", 0)))
     if client is None or client.caseworker_id == delivery.item.recipient_id:

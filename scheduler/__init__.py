@@ -22,7 +22,9 @@ something is due, claims due rows in small batches, hands each to the kind's han
 Modules: engine (facade: register, schedule, cancel, start, stop, run_due), runner (one
 pass: claim, handle, record), wakeup (the APScheduler jobs), context (what a handler
 gets), outcomes (what it returns), errors (Telegram errors -> retry or fail), pacing
-(per-chat spacing). Local-time arithmetic lives in the leaf package core (core.timecalc).
+(per-chat spacing), settings (what it reads of the bot's settings: `EngineSettings`, built
+by bot/app.py). Local-time arithmetic lives in the leaf package core (core.timecalc).
+The package imports only db/ and core/ of the project (the contracts in pyproject.toml).
 
 Restart and crash (kill -9) policy
 ----------------------------------

@@ -1,5 +1,6 @@
-"""What a handler gets with its item: the bot, the database, the person's language and zone,
-how late the item is, and a paced `send_message` to the item's recipient."""
+"""What a handler gets with its item: the bot, the database, the engine's settings, the
+person's language and zone, how late the item is, and a paced `send_message` to the item's
+recipient."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from aiogram import Bot
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 
-from bot.config import Settings
 from core.dates import format_datetime
 from core.text import N_
 from db.database import Database
 from db.scheduled import ScheduledItem
 from scheduler.pacing import ChatPacer
+from scheduler.settings import EngineSettings
 
 if TYPE_CHECKING:
     from scheduler.engine import Engine
@@ -31,7 +32,7 @@ class Delivery:
     bot: Bot
     db: Database
     i18n: I18n
-    settings: Settings
+    settings: EngineSettings
     engine: Engine
     now: datetime  # the engine's "now" for this item (UTC)
     language: str  # the recipient's language (saved choice, else DEFAULT_LANGUAGE)
@@ -47,7 +48,7 @@ class Delivery:
     @property
     def late(self) -> bool:
         """Later than SCHEDULER_LATE_AFTER_SECONDS: send with `late_note()`, or drop."""
-        return self.lateness > timedelta(seconds=self.settings.scheduler_late_after_seconds)
+        return self.lateness > self.settings.late_after
 
     def gettext(self, message: str, **values: Any) -> str:
         """`message` in the recipient's language, formatted with `values`."""

@@ -12,7 +12,6 @@ from typing import Any
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
-from bot.config import Settings
 from db import scheduled
 from db.clock import utcnow
 from db.database import Database
@@ -21,6 +20,7 @@ from scheduler.context import Delivery
 from scheduler.outcomes import Outcome
 from scheduler.pacing import ChatPacer
 from scheduler.runner import DueRunner, RunReport
+from scheduler.settings import EngineSettings
 from scheduler.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Engine:
         db: Database,
         bot: Bot,
         i18n: I18n,
-        settings: Settings,
+        settings: EngineSettings,
         config: EngineConfig | None = None,
         clock: Clock = utcnow,
     ) -> None:

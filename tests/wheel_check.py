@@ -30,7 +30,7 @@ from pathlib import Path
 from tests.fakeapi import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bot", "handlers", "scheduler", "db", "locales")
+PACKAGES = ("core", "bot", "handlers", "services", "scheduler", "db", "locales")
 DATA_SUFFIXES = (".py", ".sql", ".csv", ".po", ".pot", ".cfg")
 SETTINGS = ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_PATH", "ADMIN_IDS", "LOG_LEVEL")
 

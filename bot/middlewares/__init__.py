@@ -1,1 +1,2 @@
-"""Update-level middlewares, outermost first: in-flight tracking, user row, locale, error reply."""
+"""Update-level middlewares, outermost first (bot/app.py): error reply, private chats only,
+throttle, user row; then the locale (bot/i18n.py)."""

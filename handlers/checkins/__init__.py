@@ -2,7 +2,7 @@
 
 client.py   the client's buttons, /checkin, location
 staff.py    the schedule editor in the client card
-planning.py schedule -> stored check-ins and their timed items
+planning.py the schedule in words; archiving stops check-ins (planning: services/checkins.py)
 timed.py    the engine kinds (reminder, follow-up, close, missed digest)
 need_help.py «I need help»: the answer, its alerts (officer, else administrators), escalation
 """

@@ -11,6 +11,8 @@ from db import clients, scheduled
 from db.scheduled import Status
 from handlers.client_card import ClientCard
 from handlers.messaging.callbacks import ClientMessages, MessagesAction
+from services.assignment import reassign_client
+from services.reachability import report_unreachable
 from tests.e2e.test_caseloads import invite, join
 from tests.harness import ADMIN_ID, BotUnderTest
 
@@ -169,8 +171,6 @@ async def test_an_unreachable_notice_survives_a_502_and_is_sent_once(app: BotUnd
     await app.app.engine.run_due(state.item.due_at)
     await officer.wait_for("no longer delivers")
     # A later refusal (a reminder bouncing) does not repeat it.
-    from handlers.membership import report_unreachable
-
     await report_unreachable(app.db, app.app.engine, 1272)
     await app.app.engine.run_due()
     told = [m for m in officer.bot_messages if "no longer delivers" in (m.text or "")]
@@ -209,8 +209,6 @@ async def test_a_message_waiting_for_an_officer_follows_the_client_to_the_new_on
     app.api.fail_next("sendMessage", 502)
     [reply] = await person.send("are you there?")
     assert "keeps trying" in (reply.text or "")
-    from handlers.staff import reassign_client
-
     await reassign_client(app.db, 1293, 1292, actor_id=None)
     state = await relay_item(app)
     await app.app.engine.run_due(state.item.due_at)

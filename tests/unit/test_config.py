@@ -85,3 +85,27 @@ def test_plain_http_to_another_host_is_refused(monkeypatch: pytest.MonkeyPatch, 
     message = str(error.value)
     assert message.startswith("TELEGRAM_API_URL: must start with https://")
     assert "\n" not in message
+
+
+def test_the_engine_gets_its_own_settings_from_these() -> None:
+    from bot.app import engine_settings
+    from scheduler.settings import EngineSettings
+
+    defaults = load_settings()
+    assert engine_settings(defaults) == EngineSettings()  # the two sets of defaults agree
+    chosen = engine_settings(
+        load_settings(
+            default_language="ru",
+            timezone="Asia/Aqtobe",
+            scheduler_late_after_seconds=60,
+            quiet_hours="off",
+        )
+    )
+    assert (chosen.default_language, chosen.quiet, chosen.late_after.total_seconds()) == (
+        "ru",
+        None,
+        60,
+    )
+    assert chosen.zone_for(None).key == "Asia/Aqtobe"
+    assert chosen.zone_for("Europe/Moscow").key == "Europe/Moscow"
+    assert chosen.zone_for("Nowhere/City").key == "Asia/Aqtobe"

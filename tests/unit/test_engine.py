@@ -19,7 +19,6 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import SendMessage
 
-from bot.config import load_settings
 from bot.i18n import create_i18n
 from db import scheduled
 from db.database import Database
@@ -28,6 +27,7 @@ from scheduler.context import Delivery
 from scheduler.engine import Engine, EngineConfig
 from scheduler.errors import backoff_seconds, classify
 from scheduler.outcomes import SENT, Outcome, Postpone, Retry
+from scheduler.settings import EngineSettings
 
 T0 = datetime(2025, 3, 14, 6, 0, tzinfo=UTC)
 METHOD = SendMessage(chat_id=1, text="x")
@@ -37,12 +37,11 @@ Handler = Callable[[ScheduledItem, Delivery], Awaitable[Outcome]]
 @pytest.fixture
 async def engine(db: Database) -> AsyncIterator[Engine]:
     bot = Bot("123456:TEST")  # never called: these handlers do not send
-    settings = load_settings(bot_token="123456:TEST", database_path=db.path)
     yield Engine(
         db=db,
         bot=bot,
         i18n=create_i18n("kk"),
-        settings=settings,
+        settings=EngineSettings(),
         config=EngineConfig(max_handler_errors=2),
         clock=lambda: T0,  # an injected clock
     )
