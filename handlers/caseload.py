@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_timedelta
 
 from bot.config import Settings
-from bot.i18n import N_, format_datetime
+from bot.i18n import N_, say_date, say_datetime, say_when
 from bot.menu import Label, MenuButton
 from bot.roles import restrict, staff_only
 from db import checkins, clients, messages
@@ -137,7 +137,7 @@ def card_view(
         lines.append(_("Name in Telegram: {name}").format(name=html.quote(client.telegram_name)))
     lines.append(
         _("Connected: {date}").format(
-            date=format_datetime(client.linked_at, locale, settings.zone, "medium")
+            date=say_date(client.linked_at.astimezone(settings.zone).date())
         )
     )
     lines.append(
@@ -158,9 +158,7 @@ def card_view(
         lines.append(
             _(
                 "🚫 Telegram does not deliver to this client (blocked the bot or deleted the account) since {when}."
-            ).format(
-                when=format_datetime(client.unreachable_since, locale, settings.zone, "medium")
-            )
+            ).format(when=say_datetime(client.unreachable_since, settings.zone))
         )
     if client.status == "archived":
         lines.append(_("🗄 Archived"))
@@ -269,7 +267,7 @@ async def show_history(
         )
     ]
     for item in history:
-        when = format_datetime(item.created_at, i18n.current_locale, settings.zone, "short")
+        when = say_when(item.created_at, settings.zone, weekday=False)
         arrow = "⬅️" if item.direction == "in" else "➡️"
         content = html.quote(clip(item.body, 300)) if item.body else f"[{kind_name(item.kind)}]"
         failed = " ⚠️ " + _("not delivered") if item.delivery == "failed" else ""

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 from aiogram.utils.i18n import gettext as _
-from babel.dates import get_day_names
 
 from bot.config import Settings
+from core.dates import weekday_names
 from core.timecalc import outside_quiet_hours
 from db import checkins, scheduled
 from db.checkins import CheckinSchedule
@@ -138,8 +138,7 @@ def describe(schedule: CheckinSchedule | None, locale: str) -> str:
         return _("no regular check-ins")
     at = schedule.at_time.strftime("%H:%M")
     if schedule.pattern == "weekdays":
-        names = get_day_names("abbreviated", locale=locale)
-        days = ", ".join(str(names[d]) for d in sorted(schedule.weekdays))
+        days = weekday_names(schedule.weekdays, locale)
         text = _("on {days} at {time}").format(days=days, time=at)
     elif schedule.pattern == "every_n_days":
         text = _("every {n} day at {time}", "every {n} days at {time}", schedule.every_n).format(

@@ -14,7 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import say_when
 from bot.roles import HasRole, restrict
 from core.timecalc import parse_hhmm
 from db import checkins, clients, users
@@ -63,13 +63,7 @@ async def _view(
         if upcoming is not None:
             person = await users.get(db, client.telegram_id)
             zone = settings.zone_for(person.timezone if person else None)
-            lines.append(
-                _("Next: {when}.").format(
-                    when=format_datetime(
-                        upcoming.opens_at, i18n.current_locale, zone, "EEEE d MMMM, HH:mm"
-                    )
-                )
-            )
+            lines.append(_("Next: {when}.").format(when=say_when(upcoming.opens_at, zone)))
     lines.append(_("Times are the client's local time."))
     if settings.quiet is not None:
         lines.append(
@@ -91,7 +85,7 @@ async def _view(
     sizes = [3]
     if schedule is not None:
         builder.button(
-            text=_("⏱ Window"), callback_data=ScheduleAction(client_id=cid, action="window")
+            text=_("⏱ Time to answer"), callback_data=ScheduleAction(client_id=cid, action="window")
         )
         builder.button(
             text=_("📍 Location: on") if schedule.request_location else _("📍 Location: off"),
@@ -162,7 +156,7 @@ async def act(
     if action == "every_n":
         await state.set_state(ScheduleInput.every_n)
         await query.message.answer(
-            _("Every how many days? Send a number from 2 to {max}.").format(max=MAX_EVERY_N)
+            _("How many days apart? Send a number from 2 to {max}.").format(max=MAX_EVERY_N)
         )
         return
     if action == "weekdays":
@@ -208,7 +202,7 @@ def _days(client_id: int, chosen: set[int], locale: str) -> InlineKeyboardMarkup
             text=f"{mark} {names[day]}", callback_data=ScheduleDay(client_id=client_id, day=day)
         )
     builder.button(
-        text=_("Next ➡️"), callback_data=ScheduleAction(client_id=client_id, action="time")
+        text=_("Next ▶️"), callback_data=ScheduleAction(client_id=client_id, action="time")
     )
     builder.adjust(4, 3, 1)
     return builder.as_markup()
