@@ -26,7 +26,7 @@ class Label:
     CASELOAD = N_("🗂 My clients")
     INVITE = N_("➕ Invite a client")
     LANGUAGE = N_("🌐 Language")
-    HELP = N_("❓ Help")
+    HELP = N_("❓ How to use")
     PRIVACY = N_("🔒 Privacy")
     STAFF = N_("👥 Staff")
 
