@@ -78,7 +78,8 @@ async def test_a_daily_check_in_fires_at_local_time_and_is_confirmed(app: BotUnd
         assert report.sent >= 1
         reminder = person.last
         assert "Time to check in" in (reminder.text or "")
-        assert "10:00" in (reminder.text or "")  # the window's end (22:00), in the client's time
+        # the window closes 12 hours later, said in words and 24-hour time
+        assert "You can check in until today at 22:00." in (reminder.text or "")
         assert reminder.button_texts == [FINE, HELP]
         replies = await person.press(FINE)
     assert any("Your check-in is recorded" in (r.text or "") for r in replies)
