@@ -21,7 +21,7 @@ from core.languages import LANGUAGES
 from db import directory
 from db.database import Database
 from handlers.directory_ui import REASON_LABELS, category_label
-from tests.unit.test_catalogs import catalog
+from tests.unit.test_catalogs import _strings, catalog
 
 LIMIT = 32
 GETTEXT = {"_", "__", "N_", "gettext", "ngettext"}
@@ -135,8 +135,7 @@ def test_no_button_label_is_longer_than_a_phone_shows(language: str) -> None:
     for msgid in button_msgids():
         message = catalog(language).get(msgid)
         assert message is not None, msgid
-        forms = message.string if isinstance(message.string, tuple) else (message.string,)
-        for form in forms:
+        for form in _strings(message):
             label = _filled(form)
             if visible_length(label) > LIMIT:
                 too_long.append(f"{label!r} ({visible_length(label)})")
@@ -151,4 +150,3 @@ async def test_category_buttons_fit(db: Database, language: str) -> None:
         if visible_length(label) > LIMIT:
             too_long.append(f"{label!r} ({visible_length(label)})")
     assert not too_long, f"{language}: shorten these categories (a new migration): {too_long}"
-
