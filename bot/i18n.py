@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
-from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import I18n, I18nMiddleware, get_i18n
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from core import dates
 from core.dates import format_datetime
 from core.languages import LANGUAGE_NAMES, LANGUAGES
 from core.text import N_
+from db.clock import utcnow
 from db.users import User
 from locales import DOMAIN, LOCALES_DIR
 
@@ -80,3 +84,39 @@ class UserI18nMiddleware(I18nMiddleware):
 def translations_of(i18n: I18n, message: str) -> frozenset[str]:
     """The message in every language, to match a button label whichever language it was sent in."""
     return frozenset(i18n.gettext(message, locale=lang) for lang in LANGUAGES) | {message}
+
+
+# Dates in the current update's language (core/dates.py does the work; these add gettext).
+
+
+def _translate(message: str) -> str:
+    return get_i18n().gettext(message)
+
+
+def say_when(
+    moment: datetime, zone: ZoneInfo, now: datetime | None = None, *, weekday: bool = True
+) -> str:
+    """A moment as "today at 22:00", "tomorrow at 10:30" or a date, for a label («Мерзімі: {when}»)."""
+    return dates.format_when(
+        moment,
+        get_i18n().current_locale,
+        zone,
+        now or utcnow(),
+        _translate,
+        weekday=weekday,
+    )
+
+
+def say_datetime(moment: datetime, zone: ZoneInfo) -> str:
+    """Date with year and time, no seconds: "1 December 2026, 10:30"."""
+    return dates.format_full(moment, get_i18n().current_locale, zone, _translate)
+
+
+def say_date(day: date) -> str:
+    """A calendar date: "1 December 2026"."""
+    return dates.format_day(day, get_i18n().current_locale, _translate)
+
+
+def say_weekdays(days: Iterable[int]) -> str:
+    """Full weekday names, runs as ranges: «дүйсенбі–жұма»."""
+    return dates.weekday_names(days, get_i18n().current_locale)

@@ -41,6 +41,7 @@ def extract() -> None:
         "--no-location",
         "--sort-output",
         "--add-comments=NOTE",
+        "--add-comments=Translators:",
         "--project=jana-jol",
         "-o",
         str(POT),

@@ -26,9 +26,16 @@ class Label:
     CASELOAD = N_("🗂 My clients")
     INVITE = N_("➕ Invite a client")
     LANGUAGE = N_("🌐 Language")
-    HELP = N_("❓ Help")
+    HELP = N_("❓ How to use")
     PRIVACY = N_("🔒 Privacy")
     STAFF = N_("👥 Staff")
+
+
+# Labels earlier versions drew: a keyboard already on someone's phone still sends them.
+FORMER_LABELS: dict[str, frozenset[str]] = {
+    Label.HELP: frozenset({"❓ Help", "❓ Анықтама", "❓ Помощь"}),
+    Label.PRIVACY: frozenset({"🔒 Конфиденциальность"}),
+}
 
 
 def _everyone(_: User) -> bool:
@@ -79,5 +86,7 @@ class MenuButton(Filter):
 
     async def __call__(self, message: Message, i18n: I18n) -> bool:
         if self._texts is None:  # catalogs are loaded by the time the first update arrives
-            self._texts = translations_of(i18n, self.label)
+            self._texts = translations_of(i18n, self.label) | FORMER_LABELS.get(
+                self.label, frozenset()
+            )
         return message.text in self._texts

@@ -283,7 +283,7 @@ def parse_csv(data: bytes, category_codes: Collection[str], today: date) -> Pars
                 parsed.add_row_problems(
                     [
                         Problem(
-                            N_("the row has {cells} cells but the header has {columns}"),
+                            N_("cells in the row: {cells}; columns in the header: {columns}"),
                             row=number,
                             params={"cells": len(cells), "columns": len(header)},
                         )

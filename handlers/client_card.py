@@ -40,7 +40,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_timedelta
 
 from bot.config import Settings
-from bot.i18n import N_, format_datetime
+from bot.i18n import N_, say_date, say_datetime
 from bot.roles import restrict, staff_only
 from db import clients
 from db.clients import Client
@@ -186,7 +186,7 @@ async def _header(card: CardContext) -> list[str]:
         lines.append(_("Name in Telegram: {name}").format(name=html.quote(client.telegram_name)))
     lines.append(
         _("Connected: {date}").format(
-            date=format_datetime(client.linked_at, locale, card.settings.zone, "medium")
+            date=say_date(client.linked_at.astimezone(card.settings.zone).date())
         )
     )
     lines.append(
@@ -202,11 +202,7 @@ async def _status(card: CardContext) -> list[str]:
         lines.append(
             _(
                 "🚫 Telegram does not deliver to this client (blocked the bot or deleted the account) since {when}."
-            ).format(
-                when=format_datetime(
-                    client.unreachable_since, card.locale, card.settings.zone, "medium"
-                )
-            )
+            ).format(when=say_datetime(client.unreachable_since, card.settings.zone))
         )
     if client.status == "archived":
         lines.append(_("🗄 Archived"))

@@ -130,7 +130,7 @@ def refused_text(parsed: Parsed) -> str:
             problem=html.quote(parsed.file_problem.render(_))
         )
     head = _(
-        "Nothing was imported: {bad} of {total} rows have problems. "
+        "Nothing was imported. Rows with problems: {bad} of {total}. "
         "Fix them and send the file again."
     ).format(bad=parsed.bad_rows, total=parsed.read)
     return "\n".join([head, "", *problem_lines(parsed)])
@@ -202,8 +202,8 @@ async def run_import(
                     [
                         InlineKeyboardButton(
                             text=_(
-                                "Import the {count} valid row, skip the rest",
-                                "Import the {count} valid rows, skip the rest",
+                                "Import {count} valid row",
+                                "Import {count} valid rows",
                                 len(parsed.rows),
                             ).format(count=len(parsed.rows)),
                             callback_data=DirImportValid().pack(),

@@ -18,11 +18,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, get_day_names
+from babel.dates import get_day_names
 from babel.units import format_unit
 
 from bot.config import Settings
 from bot.i18n import LANGUAGE_NAMES, N_
+from core.dates import format_day
 from db.directory import Category, Entry, Place, Summary, Texts
 from db.directory_hours import always_open, clock, open_state, week_table
 from db.directory_reports import Report
@@ -355,7 +356,7 @@ def list_screen(
         )
     if nav:
         builder.row(*nav)
-    toggle = _("Show all services") if only_accepting else _("✅ Only those that accept a record")
+    toggle = _("Show all services") if only_accepting else _("✅ Open to people with a record")
     builder.row(
         InlineKeyboardButton(
             text=toggle,
@@ -487,7 +488,7 @@ def card_text(entry: Entry, language: str, now_local: datetime, *, admin: bool) 
         names = ", ".join(html.quote(language_name(c, language)) for c in entry.languages)
         lines.append(_("<b>Languages:</b> {languages}").format(languages=names))
     if entry.assured_date:
-        checked = format_date(date.fromisoformat(entry.assured_date), "long", locale=language)
+        checked = format_day(date.fromisoformat(entry.assured_date), language, _)
         lines.append(_("🗓 Information checked: {date}").format(date=checked))
     else:
         lines.append(_("🗓 Information not checked yet"))

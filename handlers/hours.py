@@ -14,6 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 
 from bot.roles import HasRole, restrict
+from core.dates import weekday_names
 from db import working_hours
 from db.database import Database
 from db.users import Role, User
@@ -21,9 +22,8 @@ from db.working_hours import WorkingHours, parse_range
 
 
 def describe_hours(hours: WorkingHours, locale: str) -> str:
-    names = get_day_names("abbreviated", locale=locale)
-    days = ", ".join(str(names[d]) for d in sorted(hours.weekdays))
-    return f"{days} {hours.opens:%H:%M}–{hours.closes:%H:%M}"
+    days = weekday_names(hours.weekdays, locale)
+    return f"{days}, {hours.opens:%H:%M}–{hours.closes:%H:%M}"
 
 
 class HoursDay(CallbackData, prefix="hd"):

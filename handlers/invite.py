@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import say_when
 from bot.menu import Label, MenuButton, main_menu
 from bot.roles import HasRole, restrict
 from db import invitations
@@ -116,9 +116,7 @@ async def _create(
 ) -> None:
     token, invitation = await invitations.create(db, user.telegram_id, label)
     link = await create_start_link(bot, token)
-    until = format_datetime(
-        invitation.expires_at, i18n.current_locale, settings.zone_for(user.timezone), "medium"
-    )
+    until = say_when(invitation.expires_at, settings.zone_for(user.timezone))
     if label:
         head = _("Invitation for {name}. Valid until {until}; it works once.").format(
             name=html.quote(label), until=until
@@ -149,7 +147,7 @@ async def list_view(
     builder = InlineKeyboardBuilder()
     for invitation in found[:LIST_LIMIT]:
         name = invitation.label or _("(no name)")
-        until = format_datetime(invitation.expires_at, locale, zone, "medium")
+        until = say_when(invitation.expires_at, zone)
         lines.append(_("• {name}. Valid until {until}").format(name=html.quote(name), until=until))
         builder.button(
             text=_("✖ Revoke: {name}").format(name=clip(name, 30)),

@@ -49,7 +49,7 @@ class Consent(CallbackData, prefix="consent"):
 def consent_text(officer: str) -> str:
     return _(
         "<b>Your probation officer {officer} invites you to Jańa Jol.</b>\n\n"
-        "If you agree, we store: your Telegram id and first name, your language, your "
+        "If you agree, we store: your Telegram ID and first name, your language, your "
         "messages with your officer, and later your check-ins and appointments.\n"
         "Only your officer and the programme administrators see them.\n"
         "You can delete your data at any time with /delete_me.\n\n"

@@ -13,7 +13,7 @@ from bot.menu import Label, MenuButton
 def privacy_text() -> str:
     return _(
         "<b>Your data</b>\n\n"
-        "We store only what the service needs: your Telegram number (id), your language "
+        "We store only what the service needs: your Telegram ID, your language "
         "and, if a probation officer invited you and you agreed, your first name in Telegram, "
         "your messages with that officer and your check-ins and appointments (with your "
         "location only if you agreed to share it). We do not store your phone number.\n\n"

@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 
-from core.dates import format_datetime
+from core.dates import format_datetime, format_when
 from core.text import N_
 from db.database import Database
 from db.scheduled import ScheduledItem
@@ -59,9 +59,12 @@ class Delivery:
         text = self.i18n.gettext(singular, plural, n, locale=self.language)
         return text.format(n=n, **values)
 
-    def local_time(self, moment: datetime, fmt: str = "short") -> str:
-        """A date and time in the recipient's language and zone (Babel)."""
-        return format_datetime(moment, self.language, self.zone, fmt)
+    def local_time(self, moment: datetime, fmt: str | None = None) -> str:
+        """A moment in the recipient's language and zone: "today at 22:00", "tomorrow at
+        10:30" or a date (core/dates.py), or with an explicit Babel pattern such as "HH:mm"."""
+        if fmt is not None:
+            return format_datetime(moment, self.language, self.zone, fmt)
+        return format_when(moment, self.language, self.zone, self.now, self.gettext)
 
     def late_note(self) -> str:
         """'' when on time; else a line, in the recipient's language, saying when it was due."""

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.i18n import format_datetime, translations_of
+from bot.i18n import say_when, translations_of
 from bot.menu import Label, MenuButton, main_menu
 from bot.roles import HasRole, restrict
 from db import checkins, clients
@@ -49,12 +49,7 @@ async def schedule_summary(db: Database, user: User, settings: Settings, i18n: I
     text = _("Your check-ins: {schedule}.").format(schedule=describe(schedule, i18n.current_locale))
     upcoming = await checkins.next_planned(db, user.telegram_id)
     if upcoming is not None:
-        when = format_datetime(
-            upcoming.opens_at,
-            i18n.current_locale,
-            settings.zone_for(user.timezone),
-            "EEEE d MMMM, HH:mm",
-        )
+        when = say_when(upcoming.opens_at, settings.zone_for(user.timezone))
         text += "\n" + _("Next: {when}.").format(when=when)
     return text
 
@@ -68,12 +63,7 @@ async def _confirm(
     i18n: I18n,
     state: FSMContext,
 ) -> None:
-    when = format_datetime(
-        checkin.answered_at or utcnow(),
-        i18n.current_locale,
-        settings.zone_for(user.timezone),
-        "short",
-    )
+    when = say_when(checkin.answered_at or utcnow(), settings.zone_for(user.timezone))
     if checkin.planned_at is None:
         head = _("✅ Thank you! An extra check-in is recorded ({time}).").format(time=when)
     else:

@@ -37,11 +37,9 @@ from scheduler.outcomes import SENT, Drop, Outcome
 
 log = logging.getLogger(__name__)
 
-TO_OFFICER = N_(
-    "🆘 {name} pressed «I need help» at {time}. Please contact them as soon as you can."
-)
+TO_OFFICER = N_("🆘 {name} pressed «I need help» ({time}). Please contact them as soon as you can.")
 TO_ADMIN = N_(
-    "🆘 {name} pressed «I need help» at {time}. {why} Please make sure someone contacts them."
+    "🆘 {name} pressed «I need help» ({time}). {why} Please make sure someone contacts them."
 )
 WHY = {
     "archived": N_("The client is archived; their last officer: {officer}."),

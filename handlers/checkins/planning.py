@@ -10,8 +10,8 @@ from datetime import datetime
 
 import aiosqlite
 from aiogram.utils.i18n import gettext as _
-from babel.dates import get_day_names
 
+from core.dates import weekday_names
 from db import checkins
 from db.checkins import CheckinSchedule
 from handlers.client_status import StatusChange, on_status_change
@@ -63,8 +63,7 @@ def describe(schedule: CheckinSchedule | None, locale: str) -> str:
         return _("no regular check-ins")
     at = schedule.at_time.strftime("%H:%M")
     if schedule.pattern == "weekdays":
-        names = get_day_names("abbreviated", locale=locale)
-        days = ", ".join(str(names[d]) for d in sorted(schedule.weekdays))
+        days = weekday_names(schedule.weekdays, locale)
         text = _("on {days} at {time}").format(days=days, time=at)
     elif schedule.pattern == "every_n_days":
         text = _("every {n} day at {time}", "every {n} days at {time}", schedule.every_n).format(

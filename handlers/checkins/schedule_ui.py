@@ -21,7 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import say_when
 from db.checkins import CheckinSchedule
 from db.clients import Client
 from handlers.checkins.planning import describe
@@ -112,11 +112,7 @@ def schedule_text(
             _("Location asked: yes") if schedule.request_location else _("Location asked: no")
         )
         if upcoming is not None:
-            lines.append(
-                _("Next: {when}.").format(
-                    when=format_datetime(upcoming, locale, zone, "EEEE d MMMM, HH:mm")
-                )
-            )
+            lines.append(_("Next: {when}.").format(when=say_when(upcoming, zone)))
     lines.append(_("Times are the client's local time."))
     if settings.quiet is not None:
         lines.append(
@@ -137,7 +133,7 @@ def schedule_keyboard(client_id: int, schedule: CheckinSchedule | None) -> Inlin
     builder.button(text=_("🔁 Every N days"), callback_data=action(ScheduleStep.EVERY_N))
     sizes = [3]
     if schedule is not None:
-        builder.button(text=_("⏱ Window"), callback_data=action(ScheduleStep.WINDOW))
+        builder.button(text=_("⏱ Time to answer"), callback_data=action(ScheduleStep.WINDOW))
         builder.button(
             text=_("📍 Location: on") if schedule.request_location else _("📍 Location: off"),
             callback_data=action(ScheduleStep.LOCATION),
@@ -164,7 +160,7 @@ def days_keyboard(client_id: int, chosen: frozenset[int], locale: str) -> Inline
             text=f"{mark} {names[day]}", callback_data=ScheduleDay(client_id=client_id, day=day)
         )
     builder.button(
-        text=_("Next ➡️"),
+        text=_("Next ▶️"),
         callback_data=ScheduleAction(client_id=client_id, action=ScheduleStep.NEXT),
     )
     builder.adjust(4, 3, 1)

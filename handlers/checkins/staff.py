@@ -162,7 +162,7 @@ async def choose_every_n(
     await state.set_data(ScheduleDraft(client.telegram_id, Pattern.EVERY_N_DAYS).to_data())
     await state.set_state(ScheduleInput.every_n)
     await message.answer(
-        _("Every how many days? Send a number from 2 to {max}.").format(max=MAX_EVERY_N)
+        _("How many days apart? Send a number from 2 to {max}.").format(max=MAX_EVERY_N)
     )
 
 

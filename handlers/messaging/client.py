@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import say_when
 from bot.menu import main_menu
 from db import clients, users, working_hours
 from db.clock import utcnow
@@ -165,6 +165,6 @@ async def _auto_reply_if_closed(
     )
     if opening is not None:
         text += " " + _("Next working time starts {when}.").format(
-            when=format_datetime(opening, i18n.current_locale, zone, "EEEE d MMMM, HH:mm")
+            when=say_when(opening, zone, now)
         )
     await message.answer(text + "\n" + emergency_numbers())

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import say_when
 from bot.menu import main_menu
 from db import clients, messages
 from db.database import Database
@@ -158,7 +158,7 @@ async def show_history(
         )
     ]
     for item in history:
-        when = format_datetime(item.created_at, i18n.current_locale, settings.zone, "short")
+        when = say_when(item.created_at, settings.zone, weekday=False)
         arrow = "⬅️" if item.direction == "in" else "➡️"
         content = html.quote(clip(item.body, 300)) if item.body else f"[{kind_name(item.kind)}]"
         failed = " ⚠️ " + _("not delivered") if item.delivery == "failed" else ""

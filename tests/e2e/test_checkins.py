@@ -78,7 +78,8 @@ async def test_a_daily_check_in_fires_at_local_time_and_is_confirmed(app: BotUnd
         assert report.sent >= 1
         reminder = person.last
         assert "Time to check in" in (reminder.text or "")
-        assert "10:00" in (reminder.text or "")  # the window's end (22:00), in the client's time
+        # the window closes 12 hours later, said in words and 24-hour time
+        assert "You can check in until today at 22:00." in (reminder.text or "")
         assert reminder.button_texts == [FINE, HELP]
         replies = await person.press(FINE)
     assert any("Your check-in is recorded" in (r.text or "") for r in replies)
@@ -165,17 +166,17 @@ async def test_weekdays_and_every_n_days_are_saved_as_chosen(app: BotUnderTest) 
     await join(app, officer, 642)
     await open_schedule(officer)
     await officer.press("🗓 Chosen weekdays")
-    await officer.press("Next ➡️")
+    await officer.press("Next ▶️")
     assert officer.last_callback_answer is not None
     assert officer.last_callback_answer.text == "Choose at least one day."
     await officer.press("▫️ Mon")
     await officer.press("▫️ Wed")
     await officer.press("▫️ Fri")
     await officer.press("✅ Fri")  # chosen, then not
-    [ask] = await officer.press("Next ➡️")
+    [ask] = await officer.press("Next ▶️")
     assert (ask.text or "").startswith("At what time?")
     [saved] = await officer.send("09:30")
-    assert "on Mon, Wed at 09:30" in (saved.text or "")
+    assert "on Monday, Wednesday at 09:30" in (saved.text or "")
     schedule = await checkins.get_schedule(app.db, 642)
     assert schedule is not None
     assert (schedule.pattern, schedule.weekdays) == ("weekdays", frozenset({0, 2}))

@@ -11,9 +11,9 @@ from db import users
 from tests.harness import ADMIN_ID, BotUnderTest
 
 GREETINGS = {
-    "kk": ("Қазақша", "«Сен қоғамға керексің!»", "❓ Анықтама"),
-    "ru": ("Русский", "«Ты нужен обществу!»", "❓ Помощь"),
-    "en": ("English", "«Society needs you!»", "❓ Help"),
+    "kk": ("Қазақша", "«Сен қоғамға керексің!»", "❓ Нұсқаулық"),
+    "ru": ("Русский", "«Ты нужен обществу!»", "❓ Справка"),
+    "en": ("English", "«Society needs you!»", "❓ How to use"),
 }
 
 
@@ -62,6 +62,9 @@ async def test_language_can_change_at_any_time_and_the_next_message_follows(
     assert "Бұл бот" in (reply.text or "")
     assert app.api.commands_for(103)[0]["description"] == "Басты мәзір"
     # The old English keyboard still works after the switch.
+    [reply] = await person.send("❓ How to use")
+    assert "Бұл бот" in (reply.text or "")
+    # So does a keyboard from before «❓ Help» was renamed (it sat beside «🆘 I need help»).
     [reply] = await person.send("❓ Help")
     assert "Бұл бот" in (reply.text or "")
 

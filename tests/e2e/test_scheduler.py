@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -228,7 +229,8 @@ async def test_overdue_items_are_flagged_late_and_the_handler_decides(
     assert (call.item_id, call.late, call.lateness) == (late_one, True, timedelta(hours=2))
     [late_text] = greetings(person, "late")
     assert LATE["kk"] in late_text
-    assert late_text.endswith("уақытына жоспарланған еді.")
+    # when it was due, behind a label, in words and 24-hour time: «…: бүгін сағат 06:44.»
+    assert re.search(r"Жоспарланған уақыты: (бүгін|кеше) сағат \d\d:\d\d\.$", late_text)
     dropped = await item_state(bot_app.db, late_drop)
     assert (dropped.status, dropped.last_error) == (Status.DROPPED, "too_late")
     assert greetings(person, "gone") == []
