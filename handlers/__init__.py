@@ -11,6 +11,7 @@ from aiogram import Router
 from handlers import (
     caseload,
     checkins,
+    command_menu,
     delete_me,
     directory,
     directory_admin,
@@ -56,6 +57,7 @@ def feature_routers() -> list[Router]:
 def register_timed_work(engine: Engine) -> None:
     """Each feature's engine kinds (what its stored timed items do when due)."""
     notices.register(engine)
+    command_menu.register(engine)
     messaging.register_timed_work(engine)
     checkins.register_timed_work(engine)
     engine.on_unreachable(membership.unreachable_hook(engine))
