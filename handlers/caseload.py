@@ -305,7 +305,7 @@ async def archive_or_restore(
 def create_router() -> Router:
     router = Router(name="caseload")
     restrict(router, staff_only())
-    router.message.register(show_caseload, Command("caseload"))
+    router.message.register(show_caseload, Command("caseload", ignore_case=True))
     router.message.register(show_caseload, MenuButton(Label.CASELOAD))
     router.callback_query.register(turn_page, CaseloadPage.filter())
     router.callback_query.register(open_card, ClientCard.filter())

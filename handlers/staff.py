@@ -214,7 +214,7 @@ async def client_moved(delivery: Delivery, values: dict[str, Any]) -> Rendered |
 def create_router() -> Router:
     router = Router(name="staff")
     restrict(router, admins_only())
-    router.message.register(list_staff, Command("staff"))
+    router.message.register(list_staff, Command("staff", ignore_case=True))
     router.message.register(list_staff, MenuButton(Label.STAFF))
     router.callback_query.register(caseworker_clients, StaffCaseworker.filter())
     router.callback_query.register(choose_new_caseworker, StaffClient.filter())
