@@ -48,7 +48,7 @@ def create_router() -> Router:
     client_side.message.register(start_client_message, MenuButton(Label.MESSAGE_OFFICER))
     client_side.message.register(client_sends, ClientMessage.waiting, flags=KEEPS_WRITING)
     client_side.callback_query.register(write_again, WriteAgain.filter())
-    client_side.callback_query.register(done_writing, DoneWriting.filter())
+    client_side.callback_query.register(done_writing, DoneWriting.filter(), flags=KEEPS_WRITING)
 
     staff_side = Router(name="messaging-staff")
     restrict(staff_side, staff_only())

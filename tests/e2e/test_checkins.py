@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from db import checkins, clients
-from db.clock import from_db
 from db.checkins import Checkin
+from db.clock import from_db
 from handlers.caseload import ClientAction
 from handlers.checkins.client import CheckinAnswer
 from tests.e2e.test_caseloads import join
