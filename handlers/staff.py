@@ -20,6 +20,7 @@ from db import clients, users
 from db.clients import LinkError
 from db.clock import utcnow
 from db.database import Database
+from db.directory_text import natural_key
 from db.users import Role, User
 from handlers.caseload import OPEN_CARD, open_card_markup
 from handlers.notices import Rendered, notify_in, own_client, renderer
@@ -49,7 +50,10 @@ class StaffReassign(CallbackData, prefix="sr"):
 
 
 async def list_staff(message: Message, db: Database) -> None:
-    members = await users.staff(db)
+    members = sorted(  # administrators first, then by name in natural order
+        await users.staff(db),
+        key=lambda m: (m.role is not Role.ADMIN, natural_key(m.display_name or ""), m.telegram_id),
+    )
     loads = {c.telegram_id: c for c in await clients.caseworkers(db)}
     lines = [_("<b>Staff</b>")]
     builder = InlineKeyboardBuilder()

@@ -199,6 +199,15 @@ async def test_lists_sort_in_natural_order(app: BotUnderTest) -> None:
     assert order == ["Абай", "Әлеу", "пункт №4", "Пункт №20", "Пункт №25"]
 
 
+async def test_the_staff_list_sorts_in_natural_order(app: BotUnderTest) -> None:
+    for person_id, name in ((2091, "Officer №10"), (2092, "officer №9"), (2093, "Officer №1")):
+        await add_caseworker(app.db, person_id, name, actor_id=None)
+    admin = await app.admin()
+    [listing] = await admin.command("staff")
+    order = [b.split(" · ")[0] for b in listing.button_texts if "fficer" in b]
+    assert order == ["Officer №1", "officer №9", "Officer №10"]
+
+
 # -- 5. writing to the officer: more than one message -------------------------------------------
 
 
