@@ -271,18 +271,48 @@ async def record(db: Database, client_id: int, since: datetime) -> Record:
     )
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A missed check-in as its caseworker's digest names it."""
+
+    client_id: int
+    name: str
+    planned_at: datetime  # when it was planned (its opening, for an extra one)
+
+
+_MISSED = (
+    "SELECT c.telegram_id, coalesce(c.label, c.telegram_name, '#' || c.telegram_id) AS name, "
+    "coalesce(k.planned_at, k.opens_at) AS planned "
+    "FROM checkins k JOIN clients c ON c.telegram_id = k.client_id "
+    "WHERE k.status = 'missed' AND c.caseworker_id = ? "
+)
+
+
+def _missed(rows: list[sqlite3.Row]) -> list[Missed]:
+    return [Missed(r["telegram_id"], r["name"], from_db(r["planned"])) for r in rows]
+
+
 async def missed_between(
     db: Database, caseworker_id: int, start: datetime, end: datetime
-) -> list[tuple[int, str]]:
-    """(client id, client name) of this caseworker's clients whose window closed missed in [start, end)."""
+) -> list[Missed]:
+    """This caseworker's clients' check-ins whose window closed missed in [start, end)."""
     rows = await db.fetchall(
-        "SELECT c.telegram_id, coalesce(c.label, c.telegram_name, '#' || c.telegram_id) AS name "
-        "FROM checkins k JOIN clients c ON c.telegram_id = k.client_id "
-        "WHERE k.status = 'missed' AND c.caseworker_id = ? AND k.closes_at >= ? AND k.closes_at < ? "
-        "ORDER BY k.closes_at",
+        _MISSED + "AND k.closes_at >= ? AND k.closes_at < ? ORDER BY k.closes_at",
         (caseworker_id, to_db(start), to_db(end)),
     )
-    return [(r["telegram_id"], r["name"]) for r in rows]
+    return _missed(list(rows))
+
+
+async def missed_of(db: Database, caseworker_id: int, checkin_ids: list[int]) -> list[Missed]:
+    """These check-ins, if still missed and their client still this caseworker's, by planned time."""
+    if not checkin_ids:
+        return []
+    marks = ",".join("?" * len(checkin_ids))
+    rows = await db.fetchall(
+        _MISSED + f"AND k.id IN ({marks}) ORDER BY planned, k.id",
+        (caseworker_id, *checkin_ids),
+    )
+    return _missed(list(rows))
 
 
 async def set_location_consent(db: Database, client_id: int, consent: bool) -> None:

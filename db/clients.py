@@ -12,6 +12,7 @@ import aiosqlite
 from db import audit
 from db.clock import from_db, to_db, utcnow
 from db.database import Database
+from db.directory_text import natural_key
 
 # Work a caller adds to a transaction of this module (e.g. storing a notice about it).
 Then = Callable[[aiosqlite.Connection], Awaitable[object]]
@@ -302,9 +303,9 @@ async def caseworkers(db: Database) -> list[CaseworkerLoad]:
         "count(c.telegram_id) FILTER (WHERE c.status = 'active') AS active, "
         "count(c.telegram_id) FILTER (WHERE c.status = 'archived') AS archived "
         "FROM users u LEFT JOIN clients c ON c.caseworker_id = u.telegram_id "
-        "WHERE u.role = 'caseworker' GROUP BY u.telegram_id ORDER BY u.display_name"
+        "WHERE u.role = 'caseworker' GROUP BY u.telegram_id"
     )
-    return [
+    loads = [
         CaseworkerLoad(
             r["telegram_id"],
             r["display_name"] or f"#{r['telegram_id']}",
@@ -313,3 +314,4 @@ async def caseworkers(db: Database) -> list[CaseworkerLoad]:
         )
         for r in rows
     ]
+    return sorted(loads, key=lambda load: (natural_key(load.name), load.telegram_id))

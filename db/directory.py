@@ -18,7 +18,7 @@ from db.clock import now_db
 from db.database import Database
 from db.directory_geo import bounding_box, haversine_km
 from db.directory_hours import Interval
-from db.directory_text import match_expression, query_tokens, search_fold
+from db.directory_text import match_expression, natural_key, query_tokens
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +211,8 @@ def _summary(row: sqlite3.Row) -> Summary:
 
 
 def sort_key(language: str) -> object:
-    def key(summary: Summary) -> tuple[str, int]:
-        return search_fold(summary.name.text(language)), summary.id
+    def key(summary: Summary) -> tuple[tuple[str | int, ...], int]:
+        return natural_key(summary.name.text(language)), summary.id
 
     return key
 

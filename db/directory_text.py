@@ -35,6 +35,7 @@ _KAZAKH_TO_RUSSIAN = str.maketrans(
 )
 # Letters and digits of any script; everything else separates words.
 _TOKEN_RE = re.compile(r"[^\W_]+")
+_DIGITS = re.compile(r"(\d+)")
 MAX_TOKENS = 8
 MAX_TOKEN_LENGTH = 40
 
@@ -42,6 +43,13 @@ MAX_TOKEN_LENGTH = 40
 def search_fold(text: str) -> str:
     """The search key of a text: NFKC, Unicode casefold, Kazakh letters as typed on a Russian keyboard."""
     return unicodedata.normalize("NFKC", text).casefold().translate(_KAZAKH_TO_RUSSIAN)
+
+
+def natural_key(text: str) -> tuple[str | int, ...]:
+    """A sort key for names: folded like the search key (case, ё, Kazakh letters), with runs
+    of digits compared as numbers, so «№4» comes before «№20» and «№25»."""
+    parts = _DIGITS.split(search_fold(text))
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))
 
 
 def query_tokens(query: str) -> list[str]:

@@ -192,6 +192,17 @@ async def cancel_in(
     return cursor.rowcount
 
 
+async def append_in(conn: aiosqlite.Connection, dedupe_key: str, field: str, value: int) -> bool:
+    """Adds `value` to the list `field` of a pending item's payload (items that gather, such as
+    a digest); False when no item with the key is pending (it is being sent, or is finished)."""
+    cursor = await conn.execute(
+        "UPDATE scheduled_items SET payload = json_insert(payload, ?, ?) "
+        "WHERE dedupe_key = ? AND status = 'pending'",
+        (f"$.{field}[#]", value, dedupe_key),
+    )
+    return cursor.rowcount > 0
+
+
 async def schedule(db: Database, **kwargs: Any) -> int | None:
     """`schedule_in` in a transaction of its own."""
     async with db.transaction() as conn:

@@ -12,6 +12,7 @@ from handlers import (
     caseload,
     checkins,
     client_card,
+    command_menu,
     delete_me,
     directory,
     directory_admin,
@@ -59,6 +60,7 @@ def feature_routers() -> list[Router]:
 def register_timed_work(engine: Engine) -> None:
     """Each feature's engine kinds (what its stored timed items do when due)."""
     notices.register(engine)
+    command_menu.register(engine)
     messaging.register_timed_work(engine)
     checkins.register_timed_work(engine)
     engine.on_unreachable(reachability.unreachable_hook(engine))

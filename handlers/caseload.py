@@ -127,7 +127,7 @@ card_buttons.register(100, back_to_list)
 def create_router() -> Router:
     router = Router(name="caseload")
     restrict(router, staff_only())
-    router.message.register(show_caseload, Command("caseload"))
+    router.message.register(show_caseload, Command("caseload", ignore_case=True))
     router.message.register(show_caseload, MenuButton(Label.CASELOAD))
     router.callback_query.register(turn_page, CaseloadPage.filter())
     return router

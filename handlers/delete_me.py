@@ -15,6 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
 from db import clients, privacy
+from db.clients import Client
 from db.clock import utcnow
 from db.database import Database
 from db.users import User
@@ -29,7 +30,29 @@ class DeleteMe(CallbackData, prefix="del"):
     confirm: bool
 
 
-async def ask(message: Message, user: User) -> None:
+def what_is_deleted(client: Client | None) -> str:
+    """What /delete_me deletes and who is told, for this person's situation."""
+    if client is None:  # never joined an officer: nobody to tell
+        return _(
+            "This deletes everything the bot stores about you: your Telegram id, your language "
+            "and anything you started in the bot. This cannot be undone. Delete?"
+        )
+    if client.status != "active":  # archived: the officer who had the case is told
+        return _(
+            "This deletes everything the bot stores about you: your profile, your messages "
+            "with your former officer and your check-ins. The officer who had your case is "
+            "told that you deleted your data. Copies already delivered to that officer's "
+            "Telegram chat stay there: the bot cannot delete them. This cannot be undone. Delete?"
+        )
+    return _(
+        "This deletes everything the bot stores about you: your profile, your messages "
+        "with your officer, your check-ins and appointments. Your officer is told that you "
+        "left. Copies already delivered to your officer's Telegram chat stay there: the bot "
+        "cannot delete them. This cannot be undone. Delete?"
+    )
+
+
+async def ask(message: Message, user: User, db: Database) -> None:
     if user.role.is_staff:
         await message.answer(_("Staff accounts are removed by an administrator."))
         return
@@ -37,15 +60,8 @@ async def ask(message: Message, user: User) -> None:
     builder.button(text=_("🗑 Yes, delete my data"), callback_data=DeleteMe(confirm=True))
     builder.button(text=_("✖ No, keep it"), callback_data=DeleteMe(confirm=False))
     builder.adjust(1)
-    await message.answer(
-        _(
-            "This deletes everything the bot stores about you: your profile, your messages "
-            "with your officer, your check-ins and appointments. Your officer is told that you "
-            "left. Copies already delivered to your officer's Telegram chat stay there: the bot "
-            "cannot delete them. This cannot be undone. Delete?"
-        ),
-        reply_markup=builder.as_markup(),
-    )
+    client = await clients.get(db, user.telegram_id)
+    await message.answer(what_is_deleted(client), reply_markup=builder.as_markup())
 
 
 async def answer(
@@ -94,6 +110,6 @@ async def client_deleted(delivery: Delivery, values: dict[str, Any]) -> Rendered
 
 def create_router() -> Router:
     router = Router(name="delete_me")
-    router.message.register(ask, Command("delete_me"))
+    router.message.register(ask, Command("delete_me", ignore_case=True))
     router.callback_query.register(answer, DeleteMe.filter())
     return router

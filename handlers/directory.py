@@ -11,6 +11,7 @@ import contextlib
 import logging
 import secrets
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -272,24 +273,41 @@ async def show_card(
 # -- word search -----------------------------------------------------------------------------
 
 
+def type_words() -> str:
+    return _(
+        "Type what you are looking for, in any language. For example: «жұмыс», "
+        "«паспорт», «юрист», «Қандыағаш»."
+    )
+
+
 async def ask_search(query: CallbackQuery, bot: Bot, state: FSMContext) -> None:
     await state.set_state(Directory.query)
-    await bot.send_message(
-        query.from_user.id,
-        _(
-            "Type what you are looking for, in any language. For example: «жұмыс», "
-            "«паспорт», «юрист», «Қандыағаш»."
-        ),
+    await bot.send_message(query.from_user.id, type_words())
+
+
+def clean_query(text: str) -> str:
+    """The words as typed, safe to repeat in a reply: without control and format characters
+    (the bidi overrides, embeddings, isolates and marks that could show the reply reversed,
+    zero-width characters), on one line, at most MAX_QUERY characters."""
+    kept = (
+        " " if unicodedata.category(char) == "Cc" else char
+        for char in text
+        if unicodedata.category(char) != "Cf"
     )
+    return " ".join("".join(kept).split())[:MAX_QUERY]
 
 
 async def search_screen(
     db: Database, user: User, query_text: str, seq: int, page: int, language: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     admin = is_admin(user)
-    ids = await directory.search(db, query_text, include_hidden=admin)
-    items = await directory.summaries(db, ids, include_hidden=admin)
-    return results_screen(query_text, items, seq, page, language)
+    # One more than is shown, to say honestly that there are more.
+    ids = await directory.search(
+        db, query_text, include_hidden=admin, limit=directory.SEARCH_LIMIT + 1
+    )
+    more = len(ids) > directory.SEARCH_LIMIT
+    items = await directory.summaries(db, ids[: directory.SEARCH_LIMIT], include_hidden=admin)
+    return results_screen(query_text, items, seq, page, language, more=more)
 
 
 class SearchMemory:
@@ -347,7 +365,11 @@ async def run_search(
     state: FSMContext,
     searches: SearchMemory,
 ) -> None:
-    query_text = " ".join(text.split())[:MAX_QUERY]
+    query_text = clean_query(text)
+    if not query_text:  # only spaces or invisible characters: nothing to search for yet
+        await state.set_state(Directory.query)
+        await message.answer(type_words())
+        return
     await state.set_state(None)
     seq = searches.remember(user.telegram_id, query_text)
     reply, markup = await search_screen(db, user, query_text, seq, 0, i18n.current_locale)
@@ -633,7 +655,7 @@ def create_router() -> Router:
     router.message.middleware(with_searches)
     router.callback_query.middleware(with_searches)
     not_command = F.text & ~F.text.startswith("/")
-    router.message.register(open_directory, Command("services"))
+    router.message.register(open_directory, Command("services", ignore_case=True))
     router.message.register(open_directory, MenuButton(Label.SERVICES))
     router.message.register(back_to_menu, MenuButton(BACK_TO_MENU))
     # Locations and words in another feature's conversation are left to that feature.

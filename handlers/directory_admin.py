@@ -344,8 +344,8 @@ async def resolve_report(
 def create_router() -> Router:
     router = Router(name="directory_admin")
     restrict(router, admins_only())
-    router.message.register(directory_overview, Command("directory"))
-    router.message.register(reports_command, Command("reports"))
+    router.message.register(directory_overview, Command("directory", ignore_case=True))
+    router.message.register(reports_command, Command("reports", ignore_case=True))
     # A document sent within another feature's conversation belongs to that feature.
     router.message.register(
         import_document, F.document, StateFilter(None, *Directory.__all_states__)

@@ -27,6 +27,7 @@ from core.dates import format_day
 from db.directory import Category, Entry, Place, Summary, Texts
 from db.directory_hours import always_open, clock, open_state, week_table
 from db.directory_reports import Report
+from db.directory_text import natural_key
 from db.users import User
 
 PAGE_SIZE = 8
@@ -258,7 +259,7 @@ def places_keyboard(
     category: Category, places: Sequence[Place], nationwide: int, language: str
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    ordered = sorted(places, key=lambda p: place_label(p, language).casefold())
+    ordered = sorted(places, key=lambda p: natural_key(place_label(p, language)))
     for place in ordered:
         builder.row(
             InlineKeyboardButton(
@@ -374,7 +375,13 @@ def list_screen(
 
 
 def results_screen(
-    query: str, items: Sequence[Summary], seq: int, page: int, language: str
+    query: str,
+    items: Sequence[Summary],
+    seq: int,
+    page: int,
+    language: str,
+    *,
+    more: bool = False,  # the search found more than `items` (its limit)
 ) -> tuple[str, InlineKeyboardMarkup]:
     shown_items, page, pages = paginate(items, page)
     echo = query if len(query) <= 60 else query[:59] + "…"
@@ -384,9 +391,14 @@ def results_screen(
             query=html.quote(echo)
         )
     else:
-        lines = [
-            _("Found for «{query}»: {count}").format(query=html.quote(echo), count=len(items)),
-        ]
+        found = _("Found for «{query}»: {count}").format(query=html.quote(echo), count=len(items))
+        if more:
+            found = _(
+                "Found for «{query}»: more than {count}. Showing the first {count}; add a word to narrow the search.",
+                "Found for «{query}»: more than {count}. Showing the first {count}; add a word to narrow the search.",
+                len(items),
+            ).format(query=html.quote(echo), count=len(items))
+        lines = [found]
         if pages > 1:
             lines.append(_("Page {page} of {pages}").format(page=page + 1, pages=pages))
         lines.append("")

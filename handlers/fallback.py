@@ -1,8 +1,11 @@
-"""Last router: whatever no feature handled gets a short, localized hint. Never silence."""
+"""Last router: whatever no feature handled gets a short, localized hint.
+
+The one silence: a command addressed to another bot (`/start@other_bot`) is not for us.
+"""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -11,14 +14,20 @@ from aiogram.utils.i18n import gettext as _
 from bot import commands
 from bot.menu import main_menu
 from db.users import Role, User
+from handlers.messaging.writing import content_kind
 
 
-def _command_name(text: str) -> str:
-    return text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+def _command_parts(text: str) -> tuple[str, str | None]:
+    """'/Start@Some_Bot args' -> ('start', 'some_bot'); no mention -> None."""
+    name, _at, mention = text.split(maxsplit=1)[0][1:].partition("@")
+    return name.lower(), mention.lower() if mention else None
 
 
-async def unknown_command(message: Message, user: User) -> None:
-    spec = commands.find(_command_name(message.text or "/"))
+async def unknown_command(message: Message, user: User, bot: Bot) -> None:
+    name, mention = _command_parts(message.text or "/")
+    if mention is not None and mention != ((await bot.me()).username or "").lower():
+        return  # addressed to another bot: not for us
+    spec = commands.find(name)
     if spec is None:
         text = _("I do not know this command. /help shows what I can do.")
     elif spec.roles == {Role.ADMIN}:
@@ -39,11 +48,14 @@ async def unexpected_message(message: Message, user: User, state: FSMContext) ->
             _("I did not understand that. Please answer with text or use the buttons.")
         )
         return
-    if message.text and user.role is Role.CASEWORKER:
+    relayable = content_kind(message) is not None  # what a conversation would have passed on
+    if relayable and user.role is Role.CASEWORKER:
         # Often a note typed after leaving a client's screen: say that it went nowhere.
         text = _(
             "Nothing was sent. To write to a client, open their card in «🗂 My clients» and press «✍️ Write»."
         )
+    elif relayable and user.is_linked_client:
+        text = _("Nothing was sent. To write to your officer, press «✉️ Message my officer» first.")
     elif message.text:
         text = _("Please choose from the menu below.")
     else:

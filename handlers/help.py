@@ -73,6 +73,6 @@ async def show_help(
 
 def create_router() -> Router:
     router = Router(name="help")
-    router.message.register(show_help, Command("help"))
+    router.message.register(show_help, Command("help", ignore_case=True))
     router.message.register(show_help, MenuButton(Label.HELP))
     return router

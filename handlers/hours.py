@@ -94,7 +94,7 @@ async def time_given(
 def create_router() -> Router:
     router = Router(name="hours")
     restrict(router, HasRole(Role.CASEWORKER))
-    router.message.register(show_hours, Command("hours"))
+    router.message.register(show_hours, Command("hours", ignore_case=True))
     router.message.register(time_given, EditingHours.time)
     router.callback_query.register(toggle_day, HoursDay.filter())
     router.callback_query.register(ask_time, HoursTime.filter())

@@ -199,7 +199,7 @@ async def revoke(
 def create_router() -> Router:
     router = Router(name="invite")
     restrict(router, HasRole(Role.CASEWORKER))
-    router.message.register(ask_label, Command("invite"))
+    router.message.register(ask_label, Command("invite", ignore_case=True))
     router.message.register(ask_label, MenuButton(Label.INVITE))
     router.message.register(label_given, Inviting.label)
     router.callback_query.register(label_skipped, SkipLabel.filter())

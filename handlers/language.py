@@ -72,7 +72,7 @@ async def choose_language(
 
 def create_router() -> Router:
     router = Router(name="language")
-    router.message.register(ask_language, Command("language"))
+    router.message.register(ask_language, Command("language", ignore_case=True))
     router.message.register(ask_language, MenuButton(Label.LANGUAGE))
     router.callback_query.register(choose_language, LanguageChoice.filter(F.code.in_(LANGUAGES)))
     return router

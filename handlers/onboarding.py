@@ -16,6 +16,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.commands import CommandMenus
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from bot.menu import main_menu
 from db import clients, invitations, privacy, users
@@ -148,6 +149,7 @@ async def agree(
     i18n: I18n,
     bot: Bot,
     engine: Engine,
+    menus: CommandMenus,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -196,6 +198,7 @@ async def agree(
         reply_markup=main_menu(linked),
     )
     engine.poke(utcnow())
+    await menus.sync_user(bot, linked)  # the client commands, now that they have an officer
 
 
 @renderer("client_joined")

@@ -42,6 +42,6 @@ async def show_privacy(message: Message) -> None:
 
 def create_router() -> Router:
     router = Router(name="privacy")
-    router.message.register(show_privacy, Command("privacy"))
+    router.message.register(show_privacy, Command("privacy", ignore_case=True))
     router.message.register(show_privacy, MenuButton(Label.PRIVACY))
     return router

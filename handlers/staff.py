@@ -16,6 +16,7 @@ from bot.roles import admins_only, restrict
 from db import clients, users
 from db.clients import LinkError
 from db.database import Database
+from db.directory_text import natural_key
 from db.users import Role, User
 from handlers.client_card import OPEN_CARD, open_card_markup
 from handlers.notices import Rendered, own_client, renderer
@@ -42,7 +43,10 @@ MOVED = N_("{name} was reassigned to another caseworker by an administrator.")
 
 
 async def list_staff(message: Message, db: Database, bot: Bot) -> None:
-    members = await users.staff(db)
+    members = sorted(  # administrators first, then by name in natural order
+        await users.staff(db),
+        key=lambda m: (m.role is not Role.ADMIN, natural_key(m.display_name or ""), m.telegram_id),
+    )
     loads = {c.telegram_id: c for c in await clients.caseworkers(db)}
     lines = [_("<b>Staff</b>")]
     caseworkers: list[tuple[User, int]] = []
@@ -172,7 +176,7 @@ async def client_moved(delivery: Delivery, values: dict[str, Any]) -> Rendered |
 def create_router() -> Router:
     router = Router(name="staff")
     restrict(router, admins_only())
-    router.message.register(list_staff, Command("staff"))
+    router.message.register(list_staff, Command("staff", ignore_case=True))
     router.message.register(list_staff, MenuButton(Label.STAFF))
     router.callback_query.register(
         caseworker_clients, StaffCaseworker.filter(), F.message.as_("message")

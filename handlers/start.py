@@ -23,5 +23,5 @@ async def start(message: Message, user: User, state: FSMContext) -> None:
 
 def create_router() -> Router:
     router = Router(name="start")
-    router.message.register(start, CommandStart())
+    router.message.register(start, CommandStart(ignore_case=True))
     return router

@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import N_, pick_language
 from db.users import User
+from scheduler.errors import unreachable_reason
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,23 @@ class ErrorReplyMiddleware(BaseMiddleware):
     ) -> Any:
         try:
             return await handler(event, data)
+        except TelegramForbiddenError as exc:
+            # The person blocked the bot (or deleted the account) while we answered: not a
+            # bug. One line; the my_chat_member update that Telegram sends marks them
+            # unreachable (handlers/membership.py). An apology would be refused too.
+            update = event if isinstance(event, Update) else None
+            log.warning(
+                "Telegram refused a reply (403 %s): update=%s type=%s",
+                unreachable_reason(exc.message),
+                update.update_id if update else "?",
+                update.event_type if update else type(event).__name__,
+            )
+            chat = data.get("event_chat")
+            refused = getattr(exc.method, "chat_id", None)
+            if chat is not None and refused is not None and refused != chat.id:
+                # Another person's chat refused: this person is still owed an answer.
+                await self._apologise(data["bot"], chat.id, self._language(data))
+            return None
         except Exception as exc:
             update = event if isinstance(event, Update) else None
             # Context without personal data: update id and type, and the error.

@@ -230,7 +230,7 @@ def is_help_request(i18n: I18n) -> Callable[[Update], bool]:
 def create_router() -> Router:
     router = Router(name="checkins-client")
     restrict(router, HasRole(Role.CLIENT))
-    router.message.register(check_in_now, Command("checkin"))
+    router.message.register(check_in_now, Command("checkin", ignore_case=True))
     router.message.register(check_in_now, MenuButton(Label.CHECKIN))
     router.message.register(help_now, MenuButton(Label.HELP_NOW))
     router.message.register(location_shared, SharingLocation.waiting, F.location | F.text)

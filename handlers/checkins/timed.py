@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import aiosqlite
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
 from core.timecalc import in_quiet_hours, outside_quiet_hours
-from db import checkins, clients, scheduled
+from db import checkins, clients, scheduled, users, working_hours
 from db.checkins import Checkin
 from db.scheduled import ScheduledItem
+from db.working_hours import WorkingHours
 from handlers.checkins.client import CheckinAnswer
 from handlers.checkins.planning import CLOSE, DIGEST, FOLLOW_UP, REMIND, plan_next
 from handlers.client_card import client_cards_markup
@@ -25,7 +28,7 @@ FOLLOW_UP_TEXT = N_("🔔 A reminder: please check in today. Press a button belo
 WINDOW = N_("You can check in until {time}.")
 IM_FINE = N_("✅ I'm fine — check in")
 NEED_HELP = N_("🆘 I need help")
-DIGEST_TEXT = N_("❗ Missed check-ins ({count}) between {start} and {end}:")
+DIGEST_TEXT = N_("❗ Missed check-ins: {count}\nClient — planned time:")
 DIGEST_LIMIT = 30  # names (and card buttons) in one digest message; the count says the rest
 
 
@@ -118,59 +121,87 @@ async def follow_up(item: ScheduledItem, delivery: Delivery) -> Outcome:
     return SENT
 
 
-def digest_hour(moment: datetime) -> tuple[datetime, datetime]:
-    start = moment.replace(minute=0, second=0, microsecond=0)
-    return start, start + timedelta(hours=1)
+def digest_time(closed: datetime, hours: WorkingHours, zone: ZoneInfo) -> datetime:
+    """When a caseworker hears of a check-in whose window closed at `closed`: at the top of
+    the next hour if they are working then; at the end of their working day if it ends
+    sooner; else when their working time next starts (all closes until then, one digest)."""
+    hour_end = closed.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if hours.is_open(hour_end, zone):
+        return hour_end
+    if hours.is_open(closed, zone):
+        day_end = datetime.combine(closed.astimezone(zone).date(), hours.closes, tzinfo=zone)
+        return day_end.astimezone(UTC)
+    opening = hours.next_opening(closed, zone)
+    return hour_end if opening is None else opening.astimezone(UTC)
+
+
+async def _digest_in(
+    conn: aiosqlite.Connection,
+    delivery: Delivery,
+    caseworker_id: int,
+    when: datetime,
+    checkin_id: int,
+    key: str | None,
+) -> int | None:
+    return await scheduled.schedule_in(
+        conn,
+        kind=DIGEST,
+        recipient_id=caseworker_id,
+        due_at=when,
+        now=delivery.now,
+        payload={"checkins": [checkin_id]},
+        dedupe_key=key,
+    )
 
 
 async def close(item: ScheduledItem, delivery: Delivery) -> Outcome:
-    """The window ends: reminded and unanswered means missed, and the caseworker hears in the
-    hour's digest (stored in the same transaction). A check-in whose reminder never went out
-    (archived meanwhile, unreachable) is not a miss."""
+    """The window ends: reminded and unanswered means missed, and the caseworker hears in a
+    digest in their working hours (stored in the same transaction). A check-in whose
+    reminder never went out (archived meanwhile, unreachable) is not a miss."""
     db = delivery.db
     checkin = await checkins.get(db, int(item.payload.get("checkin", 0)))
     if checkin is None:
         return Drop("not_applicable")
     client = await clients.get(db, checkin.client_id)
-    start, end = digest_hour(checkin.closes_at)
+    when = delivery.now
+    if client is not None:
+        officer = await users.get(db, client.caseworker_id)
+        zone = delivery.settings.zone_for(officer.timezone if officer else None)
+        hours = await working_hours.get(db, client.caseworker_id)
+        when = digest_time(checkin.closes_at, hours, zone)
     async with db.transaction() as conn:
         if client is None or client.status != "active" or checkin.status == "scheduled":
             await checkins.mark_cancelled_in(conn, checkin.id)
             return Drop("not_reminded")
         if not await checkins.mark_missed_in(conn, checkin.id):
             return Drop("answered")
-        await scheduled.schedule_in(
-            conn,
-            kind=DIGEST,
-            recipient_id=client.caseworker_id,
-            due_at=end,
-            now=delivery.now,
-            payload={"start": start.isoformat(), "end": end.isoformat()},
-            dedupe_key=f"checkin-digest:{client.caseworker_id}:{start:%Y%m%d%H}",
-        )
-    delivery.engine.poke(end)
+        key = f"checkin-digest:{client.caseworker_id}:{when:%Y%m%d%H%M}"
+        stored = await _digest_in(conn, delivery, client.caseworker_id, when, checkin.id, key)
+        if stored is None and not await scheduled.append_in(conn, key, "checkins", checkin.id):
+            # That digest is going out already (this close ran late): one of its own, now.
+            when = delivery.now
+            await _digest_in(conn, delivery, client.caseworker_id, when, checkin.id, None)
+    delivery.engine.poke(when)
     return SENT  # handled; its message is the digest
 
 
 async def digest(item: ScheduledItem, delivery: Delivery) -> Outcome:
-    start = datetime.fromisoformat(str(item.payload["start"]))
-    end = datetime.fromisoformat(str(item.payload["end"]))
-    missed = await checkins.missed_between(delivery.db, item.recipient_id, start, end)
+    if "checkins" in item.payload:
+        ids = [int(i) for i in item.payload["checkins"]]
+        missed = await checkins.missed_of(delivery.db, item.recipient_id, ids)
+    else:  # stored before digests named their check-ins: the closes of one hour
+        start = datetime.fromisoformat(str(item.payload["start"]))
+        end = datetime.fromisoformat(str(item.payload["end"]))
+        missed = await checkins.missed_between(delivery.db, item.recipient_id, start, end)
     if not missed:
         return Drop("nothing_missed")
-    lines = [
-        delivery.gettext(
-            DIGEST_TEXT,
-            count=len(missed),
-            start=delivery.local_time(start, "HH:mm"),
-            end=delivery.local_time(end, "HH:mm"),
-        )
-    ]
-    for _client_id, name in missed[:DIGEST_LIMIT]:
-        lines.append(f"• {html.quote(name)}")
+    lines = [delivery.gettext(DIGEST_TEXT, count=len(missed))]
+    shown = missed[:DIGEST_LIMIT]
+    for one in shown:
+        lines.append(f"• {html.quote(one.name)} — {delivery.local_time(one.planned_at)}")
     if len(missed) > DIGEST_LIMIT:
         lines.append(f"… +{len(missed) - DIGEST_LIMIT}")
-    cards = client_cards_markup(missed[:DIGEST_LIMIT])
+    cards = client_cards_markup([(one.client_id, one.name) for one in shown])
     await delivery.send_message("\n".join(lines), reply_markup=cards)
     return SENT
 

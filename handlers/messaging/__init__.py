@@ -18,6 +18,7 @@ from handlers.messaging.client import (
     AutoReplies,
     cancel_writing,
     client_sends,
+    done_writing,
     start_client_message,
     write_again,
 )
@@ -28,6 +29,7 @@ from handlers.messaging.writing import (
     CancelWriting,
     CaseworkerMessage,
     ClientMessage,
+    DoneWriting,
     LeaveWritingOnNavigation,
     WriteAgain,
 )
@@ -42,10 +44,11 @@ def create_router() -> Router:
     router.message.register(answer_again, AlreadyStored(), flags=KEEPS_WRITING)
     client_side = Router(name="messaging-client")
     restrict(client_side, HasRole(Role.CLIENT))
-    client_side.message.register(start_client_message, Command("message"))
+    client_side.message.register(start_client_message, Command("message", ignore_case=True))
     client_side.message.register(start_client_message, MenuButton(Label.MESSAGE_OFFICER))
     client_side.message.register(client_sends, ClientMessage.waiting, flags=KEEPS_WRITING)
     client_side.callback_query.register(write_again, WriteAgain.filter())
+    client_side.callback_query.register(done_writing, DoneWriting.filter(), flags=KEEPS_WRITING)
 
     staff_side = Router(name="messaging-staff")
     restrict(staff_side, staff_only())

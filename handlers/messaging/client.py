@@ -10,7 +10,6 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.i18n import say_when
@@ -22,11 +21,12 @@ from db.users import User
 from handlers.hours import describe_hours
 from handlers.messaging.delivery import OFFICER_GONE, Result, store_and_deliver
 from handlers.messaging.writing import (
-    ClientMessage,
-    WriteAgain,
     body,
     cancel_button,
+    client_writing_expired,
     content_kind,
+    done_button,
+    start_writing_to_officer,
     unsupported,
 )
 from handlers.texts import emergency_numbers
@@ -60,7 +60,7 @@ async def start_client_message(message: Message, user: User, state: FSMContext) 
     if not user.is_linked_client:
         await message.answer(not_connected(), reply_markup=main_menu(user))
         return
-    await state.set_state(ClientMessage.waiting)
+    await start_writing_to_officer(state)
     await message.answer(
         _(
             "Write your message to your officer. You can also send a photo, a document, a voice message or your location."
@@ -79,6 +79,13 @@ async def cancel_writing(
 ) -> None:
     await state.clear()
     callback_answer.text = _("Cancelled.")
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+async def done_writing(query: CallbackQuery, state: FSMContext) -> None:
+    """«✔ Done» under a delivered message: the conversation ends (what was sent stays sent)."""
+    await state.clear()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
 
@@ -115,6 +122,16 @@ async def client_sends(
     if kind is None:
         await message.answer(unsupported())
         return
+    data = await state.get_data()
+    if client_writing_expired(data):
+        await state.clear()
+        await message.answer(
+            _(
+                "Nothing was sent: writing to your officer ends after a while without messages. Press «✉️ Message my officer» and send it again."
+            ),
+            reply_markup=main_menu(user),
+        )
+        return
     client = await clients.get(db, user.telegram_id)
     if client is None or client.status != "active":  # unlinked meanwhile (archived)
         await state.clear()
@@ -133,14 +150,19 @@ async def client_sends(
         source_chat_id=message.chat.id,
         source_message_id=message.message_id,
     )
-    # Cleared only now: a crash before this point replays the update in the same state.
-    await state.clear()
+    # Changed only now: a crash before this point replays the update in the same state.
     if result is not Result.DELIVERED:
+        await state.clear()
         await message.answer(outcome_text(result), reply_markup=main_menu(user))
         return
-    again = InlineKeyboardBuilder()
-    again.button(text=_("✉️ Write again"), callback_data=WriteAgain())
-    await message.answer(_("✅ Delivered to your officer."), reply_markup=again.as_markup())
+    # The conversation stays open: a photo after the text goes to the officer too.
+    await state.set_data({"since": int(time.time()), "told": True})
+    text = _("✅ Delivered to your officer.")
+    if not data.get("told"):
+        text += "\n" + _(
+            "You can send more: text, photos, documents, voice messages. Press «✔ Done» when you have finished."
+        )
+    await message.answer(text, reply_markup=done_button())
     caseworker = await users.get(db, client.caseworker_id)
     if caseworker is not None:
         await _auto_reply_if_closed(message, caseworker, db, settings, auto_replies, i18n)

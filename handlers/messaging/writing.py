@@ -5,6 +5,11 @@ have the next note go to A (security review F2). So the writing state lasts only
 the person stays in it: any other command, menu button or button press ends it (the
 middleware below), and a caseworker's writing state expires after `WRITING_EXPIRES`.
 Handlers that belong to the conversation are registered with the flag `writing=True`.
+
+A caseworker's writing state passes on one message. A client's stays open (their only
+recipient is their officer): text, then a photo, then a voice message all reach the
+officer, until the client presses «✔ Done», leaves for anything else, or sends nothing
+for `WRITING_EXPIRES`.
 """
 
 from __future__ import annotations
@@ -46,9 +51,19 @@ class CancelWriting(CallbackData, prefix="cw"):
     pass
 
 
+class DoneWriting(CallbackData, prefix="dw"):
+    pass
+
+
 def cancel_button() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✖ Cancel"), callback_data=CancelWriting())
+    return builder.as_markup()
+
+
+def done_button() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✔ Done"), callback_data=DoneWriting())
     return builder.as_markup()
 
 
@@ -93,6 +108,17 @@ async def start_writing_to(state: FSMContext, client_id: int) -> None:
 def writing_expired(data: dict[str, Any]) -> bool:
     since = data.get("since")
     return not isinstance(since, int) or time.time() - since > WRITING_EXPIRES
+
+
+async def start_writing_to_officer(state: FSMContext) -> None:
+    await state.set_state(ClientMessage.waiting)
+    await state.set_data({"since": int(time.time())})
+
+
+def client_writing_expired(data: dict[str, Any]) -> bool:
+    """`WRITING_EXPIRES` since the client's last message (a state from before "since" counts as fresh)."""
+    since = data.get("since")
+    return isinstance(since, int) and time.time() - since > WRITING_EXPIRES
 
 
 class LeaveWritingOnNavigation(BaseMiddleware):

@@ -100,8 +100,7 @@ async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
     await person.press("↩️ Жауап беру")
     await person.send_photo(caption="менің түйіндемем")
     assert officer.last.kind == "photo"
-    await person.press("✉️ Қайта жазу")
-    await person.share_location(50.25, 57.15)
+    await person.share_location(50.25, 57.15)  # the conversation is still open
     assert officer.last.kind == "location"
 
     # The caseload lists the client; the card shows the history.
@@ -231,7 +230,6 @@ async def test_card_under_a_relayed_message_comes_as_a_new_message(app: BotUnder
     assert photo.kind == "photo"
     assert photo.text is not None
     photo_caption = photo.text
-    await person.press("✉️ Write again")
     await person.send("I found a job")
     text = officer.last
     assert "I found a job" in (text.text or "")
@@ -317,8 +315,8 @@ async def test_writing_outside_working_hours_gets_an_auto_reply_and_is_still_del
     assert "Next working time starts" in auto
     assert "112" in auto
     assert "Are you there?" in (officer.last.text or "")
-    # A second message within the hour gets no second auto-reply.
-    await person.press("✉️ Write again")
+    # A second message within the hour (the conversation is still open) gets no second
+    # auto-reply.
     replies = await person.send("Hello?")
     assert not any("working time" in (r.text or "") for r in replies)
 
