@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import commands
 from bot.menu import main_menu
 from db.users import Role, User
+from handlers.ui import refuse_inactive
 
 
 def _command_name(text: str) -> str:
@@ -52,9 +53,10 @@ async def unexpected_message(message: Message, user: User, state: FSMContext) ->
 
 
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    # Old, forged or foreign callback data: nothing is changed, the person is told.
-    callback_answer.text = _("This button is no longer active. Please use the menu.")
-    callback_answer.show_alert = True
+    # Old, forged or foreign callback data, a button made by an older version of a callback
+    # (its prefix's version was bumped), or a press on a message the bot can no longer edit
+    # that a feature needs: nothing is changed, the person is told.
+    refuse_inactive(callback_answer)
 
 
 def create_router() -> Router:
