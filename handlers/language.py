@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -9,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.commands import CommandMenus
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES
@@ -25,8 +28,18 @@ PICK_LANGUAGE = (
 )
 
 
-class LanguageChoice(CallbackData, prefix="lang"):
-    code: str
+# A language code in callback data (one of LANGUAGES; the handlers' filters check which).
+LanguageCode = Annotated[str, Field(max_length=max(map(len, LANGUAGES)))]
+
+
+class LanguageChoice(CallbackData, prefix="lg1"):
+    """The language picked on first start or with /language.
+
+    The version in the prefix is bumped when the fields change (see
+    handlers/directory_callbacks.py), so an old picker's press is refused, not misread.
+    """
+
+    code: LanguageCode
 
 
 def language_picker() -> InlineKeyboardMarkup:
@@ -53,7 +66,7 @@ async def choose_language(
     first_time = user.language is None
     await users.set_language(db, user.telegram_id, callback_data.code)
     with i18n.use_locale(callback_data.code):
-        if isinstance(query.message, Message):
+        if isinstance(query.message, Message):  # not a picker older than about 48 hours
             await query.message.edit_text(
                 _("Language: {language} ✓").format(language=LANGUAGE_NAMES[callback_data.code])
             )
