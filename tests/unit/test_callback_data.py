@@ -8,6 +8,7 @@ import pkgutil
 import re
 import types
 import typing
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -63,7 +64,7 @@ FACTORIES = all_factories()
 
 def widest(name: str, field: FieldInfo) -> Any:
     """The value of the field whose packed text is longest; AssertionError if unbounded."""
-    annotation = field.annotation
+    annotation: Any = field.annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(annotation) if a is not type(None)]
         assert len(options) == 1, f"{name}: unions other than Optional are not supported"
@@ -133,7 +134,7 @@ def test_report_reasons_are_the_ones_the_database_accepts() -> None:
 
 def press(data: str) -> Update:
     person = TelegramUser(id=5, is_bot=False, first_name="A")
-    message = Message(message_id=1, date=0, chat=Chat(id=5, type="private"))
+    message = Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=5, type="private"))
     query = CallbackQuery(id="1", from_user=person, chat_instance="c", data=data, message=message)
     return Update(update_id=1, callback_query=query)
 
