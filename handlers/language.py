@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -11,7 +9,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from pydantic import Field
 
 from bot.commands import CommandMenus
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES
@@ -20,6 +17,7 @@ from db import users
 from db.database import Database
 from db.users import User
 from handlers.texts import greeting
+from handlers.ui import LanguageCode
 
 # Shown before we know the language, so it is written in all three on purpose.
 PICK_LANGUAGE = (
@@ -28,15 +26,11 @@ PICK_LANGUAGE = (
 )
 
 
-# A language code in callback data (one of LANGUAGES; the handlers' filters check which).
-LanguageCode = Annotated[str, Field(max_length=max(map(len, LANGUAGES)))]
-
-
 class LanguageChoice(CallbackData, prefix="lg1"):
     """The language picked on first start or with /language.
 
-    The version in the prefix is bumped when the fields change (see
-    handlers/directory_callbacks.py), so an old picker's press is refused, not misread.
+    The prefix's version is bumped when the fields change (docs/architecture.md, "Callback
+    data"), so an old picker's press is refused, not misread.
     """
 
     code: LanguageCode

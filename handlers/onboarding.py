@@ -26,10 +26,9 @@ from db.database import Database
 from db.invitations import Invitation, Problem
 from db.users import User
 from handlers.caseload import OPEN_CARD, open_card_markup
-from handlers.language import LanguageCode
 from handlers.notices import Rendered, notify_in, own_client, renderer
 from handlers.texts import officer_name
-from handlers.ui import ON_MESSAGE, Screen, refuse
+from handlers.ui import ON_MESSAGE, LanguageCode, Screen, refuse
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -17,8 +17,10 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from bot.i18n import N_
+from core.languages import LANGUAGES
 
 T = TypeVar("T")
 Screen = tuple[str, InlineKeyboardMarkup | None]
@@ -70,6 +72,9 @@ class OnMessage(Filter):
 
 
 ON_MESSAGE = OnMessage()
+
+# A language code in callback data: one of LANGUAGES (the handler's filter checks which).
+LanguageCode = Annotated[str, Field(max_length=max(map(len, LANGUAGES)))]
 
 
 async def edit_or_send(
