@@ -32,7 +32,7 @@ from typing import Generic, TypeVar
 
 from aiogram import Bot, F, Router, html
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -237,7 +237,6 @@ async def owned_client(
 async def open_card(
     query: CallbackQuery,
     callback_data: ClientCard,
-    message: Message,
     user: User,
     db: Database,
     i18n: I18n,
@@ -252,7 +251,7 @@ async def open_card(
     if callback_data.edit:
         await edit_or_send(query, bot, text, markup)
     else:
-        await message.answer(text, reply_markup=markup)
+        await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
 async def _set_status(
@@ -333,7 +332,7 @@ async def restore(
 def create_router() -> Router:
     router = Router(name="client-card")
     restrict(router, staff_only())
-    router.callback_query.register(open_card, ClientCard.filter(), F.message.as_("message"))
+    router.callback_query.register(open_card, ClientCard.filter())
     router.callback_query.register(archive, ClientAction.filter(F.action == CardAction.ARCHIVE))
     router.callback_query.register(restore, ClientAction.filter(F.action == CardAction.RESTORE))
     return router

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import aiosqlite
-from aiogram import Router, html
+from aiogram import F, Router, html
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -20,21 +20,33 @@ from db.clock import utcnow
 from db.database import Database
 from db.users import User
 from handlers.notices import Rendered, notify_in, renderer
+from handlers.ui import ON_MESSAGE
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 
 CLIENT_DELETED = N_("{name} deleted their data from the bot and is no longer on your caseload.")
 
 
-class DeleteMe(CallbackData, prefix="del"):
+class DeleteMe(CallbackData, prefix="dm1"):
+    """The answer to "Delete?". The prefix's version is bumped when the fields change
+    (docs/architecture.md, "Callback data"): an older button is refused, not misread."""
+
     confirm: bool
+
+
+def confirm_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗑 Yes, delete my data"), callback_data=DeleteMe(confirm=True))
+    builder.button(text=_("✖ No, keep it"), callback_data=DeleteMe(confirm=False))
+    builder.adjust(1)
+    return builder.as_markup()
 
 
 def what_is_deleted(client: Client | None) -> str:
     """What /delete_me deletes and who is told, for this person's situation."""
     if client is None:  # never joined an officer: nobody to tell
         return _(
-            "This deletes everything the bot stores about you: your Telegram id, your language "
+            "This deletes everything the bot stores about you: your Telegram ID, your language "
             "and anything you started in the bot. This cannot be undone. Delete?"
         )
     if client.status != "active":  # archived: the officer who had the case is told
@@ -56,28 +68,27 @@ async def ask(message: Message, user: User, db: Database) -> None:
     if user.role.is_staff:
         await message.answer(_("Staff accounts are removed by an administrator."))
         return
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🗑 Yes, delete my data"), callback_data=DeleteMe(confirm=True))
-    builder.button(text=_("✖ No, keep it"), callback_data=DeleteMe(confirm=False))
-    builder.adjust(1)
     client = await clients.get(db, user.telegram_id)
-    await message.answer(what_is_deleted(client), reply_markup=builder.as_markup())
+    await message.answer(what_is_deleted(client), reply_markup=confirm_keyboard())
 
 
-async def answer(
+async def keep(query: CallbackQuery, message: Message) -> None:
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(_("Nothing was deleted."))
+
+
+async def erase(
     query: CallbackQuery,
-    callback_data: DeleteMe,
+    message: Message,
     user: User,
     db: Database,
     engine: Engine,
     state: FSMContext,
 ) -> None:
-    if not isinstance(query.message, Message):
+    if user.role.is_staff:  # became staff since the question was asked
+        await keep(query, message)
         return
-    await query.message.edit_reply_markup(reply_markup=None)
-    if not callback_data.confirm or user.role.is_staff:
-        await query.message.answer(_("Nothing was deleted."))
-        return
+    await message.edit_reply_markup(reply_markup=None)
     client = await clients.get(db, user.telegram_id)
     await state.clear()
 
@@ -95,7 +106,7 @@ async def answer(
         then=tell_officer,
     )
     engine.poke(utcnow())
-    await query.message.answer(
+    await message.answer(
         _(
             "Your data has been deleted. If you write to the bot again, it starts from the beginning."
         ),
@@ -111,5 +122,6 @@ async def client_deleted(delivery: Delivery, values: dict[str, Any]) -> Rendered
 def create_router() -> Router:
     router = Router(name="delete_me")
     router.message.register(ask, Command("delete_me", ignore_case=True))
-    router.callback_query.register(answer, DeleteMe.filter())
+    router.callback_query.register(erase, DeleteMe.filter(F.confirm), ON_MESSAGE)
+    router.callback_query.register(keep, DeleteMe.filter(~F.confirm), ON_MESSAGE)
     return router

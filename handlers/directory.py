@@ -22,7 +22,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -42,10 +41,9 @@ from db.clock import utcnow
 from db.database import Database
 from db.directory import Entry
 from db.users import Role, User
-from handlers.directory_ui import (
+from handlers.directory_callbacks import (
     ALL_PLACES,
     ASK_PLACE,
-    REASON_LABELS,
     DirAskSearch,
     DirCard,
     DirHome,
@@ -55,6 +53,8 @@ from handlers.directory_ui import (
     DirReport,
     DirReportSend,
     DirSearchPage,
+)
+from handlers.directory_ui import (
     card_keyboard,
     card_text,
     home_keyboard,
@@ -64,14 +64,20 @@ from handlers.directory_ui import (
     places_keyboard,
     places_text,
     plain,
-    reasons_keyboard,
+    reasons_screen,
+    report_comment_screen,
     report_keyboard,
     report_text,
     results_screen,
-    shown,
-    user_zone,
 )
-from handlers.ui import split_html
+from handlers.ui import (
+    NO_LONGER_ACTIVE,
+    ON_MESSAGE,
+    edit_or_send,
+    refuse,
+    refuse_inactive,
+    send_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,20 +110,6 @@ class NotAMenuLabel(Filter):
 
 def is_admin(user: User) -> bool:
     return user.role is Role.ADMIN
-
-
-async def show(
-    query: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    """Replace the pressed message's screen; send a new one if it cannot be edited."""
-    if isinstance(query.message, Message) and query.message.text is not None:
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-            return
-        except TelegramBadRequest as exc:
-            if "not modified" in exc.message:
-                return
-    await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
 async def leave_directory_state(state: FSMContext) -> None:
@@ -157,7 +149,11 @@ async def show_home(
 ) -> None:
     await leave_directory_state(state)
     text, markup = await home(db, user, i18n.current_locale)
-    await show(query, bot, text, markup)
+    await edit_or_send(query, bot, text, markup)
+
+
+def list_gone(callback_answer: CallbackAnswer) -> None:
+    refuse(callback_answer, _("This list is no longer available. Please open /services again."))
 
 
 async def show_list(
@@ -172,8 +168,7 @@ async def show_list(
     admin = is_admin(user)
     category = await directory.category(db, callback_data.cat)
     if category is None:
-        callback_answer.text = _("This list is no longer available. Please open /services again.")
-        callback_answer.show_alert = True
+        list_gone(callback_answer)
         return
     category = next(
         c for c in await directory.categories(db, include_hidden=admin) if c.id == category.id
@@ -182,7 +177,7 @@ async def show_list(
     language = i18n.current_locale
     if callback_data.place == ASK_PLACE and len(places) >= 2:
         nationwide = category.count - sum(p.count for p in places)
-        await show(
+        await edit_or_send(
             query,
             bot,
             places_text(category, language),
@@ -193,17 +188,14 @@ async def show_list(
     if callback_data.place not in (ASK_PLACE, ALL_PLACES):
         place = next((p for p in places if p.id == callback_data.place), None)
         if place is None:
-            callback_answer.text = _(
-                "This list is no longer available. Please open /services again."
-            )
-            callback_answer.show_alert = True
+            list_gone(callback_answer)
             return
     items = await directory.list_entries(
         db,
         category.id,
         language,
         place_id=place.id if place else None,
-        only_accepting=bool(callback_data.rec),
+        only_accepting=callback_data.rec,
         include_hidden=admin,
     )
     text, markup = list_screen(
@@ -211,11 +203,11 @@ async def show_list(
         place,
         items,
         callback_data.page,
-        bool(callback_data.rec),
+        callback_data.rec,
         language,
         has_places=len(places) >= 2,
     )
-    await show(query, bot, text, markup)
+    await edit_or_send(query, bot, text, markup)
 
 
 # -- the card --------------------------------------------------------------------------------
@@ -224,13 +216,9 @@ async def show_list(
 async def send_card(
     bot: Bot, chat_id: int, entry: Entry, user: User, settings: Settings, language: str
 ) -> None:
-    now_local = utcnow().astimezone(user_zone(user, settings))
-    parts = split_html(card_text(entry, language, now_local, admin=is_admin(user)))
-    markup = card_keyboard(entry, admin=is_admin(user))
-    for index, part in enumerate(parts):
-        await bot.send_message(
-            chat_id, part, reply_markup=markup if index == len(parts) - 1 else None
-        )
+    now_local = utcnow().astimezone(settings.zone_for(user.timezone))
+    text = card_text(entry, language, now_local, admin=is_admin(user))
+    await send_parts(bot, chat_id, text, card_keyboard(entry, admin=is_admin(user)))
     if entry.latitude is None or entry.longitude is None:
         return
     address = ", ".join(
@@ -248,9 +236,8 @@ async def send_card(
         await bot.send_location(chat_id, latitude=entry.latitude, longitude=entry.longitude)
 
 
-async def entry_gone(callback_answer: CallbackAnswer) -> None:
-    callback_answer.text = _("This service is no longer in the directory.")
-    callback_answer.show_alert = True
+def entry_gone(callback_answer: CallbackAnswer) -> None:
+    refuse(callback_answer, _("This service is no longer in the directory."))
 
 
 async def show_card(
@@ -265,7 +252,7 @@ async def show_card(
 ) -> None:
     entry = await directory.get_entry(db, callback_data.id, include_hidden=is_admin(user))
     if entry is None:
-        await entry_gone(callback_answer)
+        entry_gone(callback_answer)
         return
     await send_card(bot, query.from_user.id, entry, user, settings, i18n.current_locale)
 
@@ -399,13 +386,12 @@ async def search_page(
 ) -> None:
     words = searches.recall(user.telegram_id, callback_data.seq)
     if not words:
-        callback_answer.text = _("This search is out of date. Please search again.")
-        callback_answer.show_alert = True
+        refuse(callback_answer, _("This search is out of date. Please search again."))
         return
     text, markup = await search_screen(
         db, user, words, callback_data.seq, callback_data.page, i18n.current_locale
     )
-    await show(query, bot, text, markup)
+    await edit_or_send(query, bot, text, markup)
 
 
 # -- nearest ---------------------------------------------------------------------------------
@@ -434,10 +420,7 @@ async def ask_location(
     if callback_data.cat:
         category = await directory.category(db, callback_data.cat)
         if category is None:
-            callback_answer.text = _(
-                "This list is no longer available. Please open /services again."
-            )
-            callback_answer.show_alert = True
+            list_gone(callback_answer)
             return
         category_id = category.id
     await state.set_state(Directory.location)
@@ -502,21 +485,10 @@ async def report_start(
 ) -> None:
     entry = await directory.get_entry(db, callback_data.id)
     if entry is None:
-        await entry_gone(callback_answer)
+        entry_gone(callback_answer)
         return
-    await bot.send_message(
-        query.from_user.id,
-        _("What is wrong with «{name}»?").format(name=shown(entry.name, i18n.current_locale)),
-        reply_markup=reasons_keyboard_with_cancel(entry.id),
-    )
-
-
-def reasons_keyboard_with_cancel(entry_id: int) -> InlineKeyboardMarkup:
-    markup = reasons_keyboard(entry_id)
-    markup.inline_keyboard.append(
-        [InlineKeyboardButton(text=_("Cancel"), callback_data=DirHome().pack())]
-    )
-    return markup
+    text, markup = reasons_screen(entry, i18n.current_locale)
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
 async def report_reason(
@@ -529,31 +501,17 @@ async def report_reason(
 ) -> None:
     entry = await directory.get_entry(db, callback_data.id)
     if entry is None:
-        await entry_gone(callback_answer)
+        entry_gone(callback_answer)
         return
     await state.set_state(Directory.comment)
-    await state.update_data(dir_report_entry=entry.id, dir_report_reason=callback_data.reason)
-    await show(
-        query,
-        bot,
-        _(
-            "{reason}.\n\nAdd a few words if you like (for example the right phone number), "
-            "or press «Send»."
-        ).format(reason=_(REASON_LABELS[callback_data.reason])),
-        InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("Send"), callback_data=DirReportSend(id=entry.id).pack()
-                    )
-                ]
-            ]
-        ),
-    )
+    await state.update_data(dir_report_entry=entry.id, dir_report_reason=callback_data.reason.value)
+    text, markup = report_comment_screen(entry.id, callback_data.reason)
+    await edit_or_send(query, bot, text, markup)
 
 
 async def report_send(
     query: CallbackQuery,
+    message: Message,
     callback_data: DirReportSend,
     user: User,
     db: Database,
@@ -565,12 +523,10 @@ async def report_send(
 ) -> None:
     data = await state.get_data()
     if data.get("dir_report_entry") != callback_data.id:
-        callback_answer.text = _("This button is no longer active. Please use the menu.")
-        callback_answer.show_alert = True
+        refuse_inactive(callback_answer)
         return
-    if isinstance(query.message, Message):
-        with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_reply_markup(reply_markup=None)
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=None)
     await submit_report(query.from_user.id, "", user, db, i18n, bot, settings, state)
 
 
@@ -601,7 +557,7 @@ async def submit_report(
     await state.update_data(dir_report_entry=None, dir_report_reason=None)
     entry_id, reason = data.get("dir_report_entry"), data.get("dir_report_reason")
     if not isinstance(entry_id, int) or reason not in reports.REASONS:
-        await bot.send_message(chat_id, _("This button is no longer active. Please use the menu."))
+        await bot.send_message(chat_id, _(NO_LONGER_ACTIVE))
         return
     outcome, report_id = await reports.add(db, entry_id, user.telegram_id, str(reason), comment)
     replies = {
@@ -667,14 +623,12 @@ def create_router() -> Router:
     )
     router.message.register(report_comment, Directory.comment, not_command, NotAMenuLabel())
     router.callback_query.register(show_home, DirHome.filter())
-    router.callback_query.register(show_list, DirList.filter((F.page >= 0) & F.rec.in_({0, 1})))
+    router.callback_query.register(show_list, DirList.filter(F.page >= 0))
     router.callback_query.register(show_card, DirCard.filter())
     router.callback_query.register(ask_search, DirAskSearch.filter())
     router.callback_query.register(search_page, DirSearchPage.filter(F.page >= 0))
     router.callback_query.register(ask_location, DirNear.filter(F.cat >= 0))
     router.callback_query.register(report_start, DirReport.filter())
-    router.callback_query.register(
-        report_reason, DirReason.filter(F.reason.in_(set(REASON_LABELS)))
-    )
-    router.callback_query.register(report_send, DirReportSend.filter())
+    router.callback_query.register(report_reason, DirReason.filter())
+    router.callback_query.register(report_send, DirReportSend.filter(), ON_MESSAGE)
     return router

@@ -15,14 +15,7 @@ from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    BufferedInputFile,
-    CallbackQuery,
-    Document,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.types import BufferedInputFile, CallbackQuery, Document, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -37,19 +30,16 @@ from db.directory_csv import MAX_FILE_BYTES, Parsed
 from db.directory_import import ImportRefusedError, ImportResult, export_csv, import_file
 from db.users import User
 from handlers.directory import Directory
+from handlers.directory_callbacks import DirExport, DirHide, DirImportValid, DirReports, DirResolve
 from handlers.directory_ui import (
-    DirExport,
-    DirHide,
-    DirImportValid,
-    DirReports,
-    DirResolve,
     card_keyboard,
     card_text,
+    import_valid_keyboard,
+    overview_screen,
     report_text,
     reports_screen,
-    user_zone,
 )
-from handlers.ui import split_html
+from handlers.ui import ON_MESSAGE, refuse, refuse_inactive, send_parts, split_html
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +60,7 @@ REPORTS_PER_SCREEN = 5
 
 
 async def directory_overview(message: Message, db: Database) -> None:
-    stats = await directory.stats(db)
-    text = _(
-        "<b>Service directory</b>\n\n"
-        "Entries: {entries} (hidden: {hidden}, demo: {demo})\n"
-        "Open problem reports: {reports}\n\n"
-        "To add or update entries, send me the CSV file (columns: see the README). "
-        "Every row is checked first; rows are matched by their id, so sending the same file "
-        "again updates instead of duplicating. Demo entries are removed on the server with "
-        "python -m bot directory remove-demo"
-    ).format(
-        entries=stats.entries, hidden=stats.hidden, demo=stats.demo, reports=stats.open_reports
-    )
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=_("⬇️ Export CSV"), callback_data=DirExport().pack())],
-            [InlineKeyboardButton(text=_("⚠️ Problem reports"), callback_data=DirReports().pack())],
-        ]
-    )
+    text, markup = overview_screen(await directory.stats(db))
     await message.answer(text, reply_markup=markup)
 
 
@@ -154,16 +127,6 @@ def imported_text(parsed: Parsed, result: ImportResult) -> str:
     return "\n".join(lines)
 
 
-async def answer_parts(
-    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    parts = split_html(text)
-    for index, part in enumerate(parts):
-        await bot.send_message(
-            chat_id, part, reply_markup=markup if index == len(parts) - 1 else None
-        )
-
-
 async def download(bot: Bot, file_id: str) -> bytes:
     buffer = io.BytesIO()
     await bot.download(file_id, destination=buffer)
@@ -197,21 +160,8 @@ async def run_import(
         markup = None
         if parsed.file_problem is None and parsed.rows:
             await state.update_data(dir_import_file=file_id)
-            markup = InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=_(
-                                "Import {count} valid row",
-                                "Import {count} valid rows",
-                                len(parsed.rows),
-                            ).format(count=len(parsed.rows)),
-                            callback_data=DirImportValid().pack(),
-                        )
-                    ]
-                ]
-            )
-        await answer_parts(bot, chat_id, refused_text(parsed), markup)
+            markup = import_valid_keyboard(len(parsed.rows))
+        await send_parts(bot, chat_id, refused_text(parsed), markup)
         return
     await state.update_data(dir_import_file=None)
     log.info(
@@ -221,7 +171,7 @@ async def run_import(
         result.unchanged,
         result.skipped,
     )
-    await answer_parts(bot, chat_id, imported_text(parsed, result), None)
+    await send_parts(bot, chat_id, imported_text(parsed, result))
 
 
 async def import_document(
@@ -246,6 +196,7 @@ async def import_document(
 
 async def import_valid_rows(
     query: CallbackQuery,
+    message: Message,
     user: User,
     db: Database,
     bot: Bot,
@@ -254,12 +205,10 @@ async def import_valid_rows(
 ) -> None:
     file_id = (await state.get_data()).get("dir_import_file")
     if not isinstance(file_id, str):
-        callback_answer.text = _("This button is no longer active. Please use the menu.")
-        callback_answer.show_alert = True
+        refuse_inactive(callback_answer)
         return
-    if isinstance(query.message, Message):
-        with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_reply_markup(reply_markup=None)
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_reply_markup(reply_markup=None)
     await run_import(bot, query.from_user.id, file_id, user, db, state, skip_invalid=True)
 
 
@@ -275,23 +224,24 @@ async def hide_entry(
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
-    hide = bool(callback_data.hide)
+    hide = callback_data.hide
     if not await directory.set_hidden(db, callback_data.id, hide, actor_id=user.telegram_id):
-        callback_answer.text = _("This service is no longer in the directory.")
-        callback_answer.show_alert = True
+        refuse(callback_answer, _("This service is no longer in the directory."))
         return
     callback_answer.text = _("Hidden from clients.") if hide else _("Shown to clients again.")
     entry = await directory.get_entry(db, callback_data.id, include_hidden=True)
-    if entry is None or not isinstance(query.message, Message):
+    message = query.message
+    # A card older than about 48 hours is hidden all the same, only not redrawn.
+    if entry is None or not isinstance(message, Message):
         return
-    now_local = utcnow().astimezone(user_zone(user, settings))
+    now_local = utcnow().astimezone(settings.zone_for(user.timezone))
     text = card_text(entry, i18n.current_locale, now_local, admin=True)
     markup = card_keyboard(entry, admin=True)
     try:
         if len(split_html(text)) == 1:
-            await query.message.edit_text(text, reply_markup=markup)
+            await message.edit_text(text, reply_markup=markup)
         else:  # a long card was sent in parts: only its buttons change
-            await query.message.edit_reply_markup(reply_markup=markup)
+            await message.edit_reply_markup(reply_markup=markup)
     except TelegramBadRequest:
         pass
 
@@ -324,19 +274,19 @@ async def resolve_report(
 ) -> None:
     report = await reports.resolve(db, callback_data.id, actor_id=user.telegram_id)
     if report is None:
-        callback_answer.text = _("This report is already resolved or does not exist.")
-        callback_answer.show_alert = True
+        refuse(callback_answer, _("This report is already resolved or does not exist."))
         return
     callback_answer.text = _("Report #{id} is resolved.").format(id=report.id)
-    if not isinstance(query.message, Message):
+    message = query.message
+    if not isinstance(message, Message):  # a notice older than about 48 hours: not redrawn
         return
     try:
-        if callback_data.src:
+        if callback_data.in_list:
             text, markup = await list_reports(db, i18n.current_locale)
-            await query.message.edit_text(text, reply_markup=markup)
+            await message.edit_text(text, reply_markup=markup)
         else:
             text = report_text(report, i18n.current_locale) + "\n\n" + _("✅ Resolved")
-            await query.message.edit_text(text, reply_markup=None)
+            await message.edit_text(text, reply_markup=None)
     except TelegramBadRequest:
         pass
 
@@ -352,7 +302,7 @@ def create_router() -> Router:
     )
     router.callback_query.register(export, DirExport.filter())
     router.callback_query.register(reports_button, DirReports.filter())
-    router.callback_query.register(import_valid_rows, DirImportValid.filter())
-    router.callback_query.register(hide_entry, DirHide.filter(F.hide.in_({0, 1})))
-    router.callback_query.register(resolve_report, DirResolve.filter(F.src.in_({0, 1})))
+    router.callback_query.register(import_valid_rows, DirImportValid.filter(), ON_MESSAGE)
+    router.callback_query.register(hide_entry, DirHide.filter())
+    router.callback_query.register(resolve_report, DirResolve.filter())
     return router

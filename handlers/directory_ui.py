@@ -1,19 +1,16 @@
-"""What the directory looks like: callback data, keyboards, list pages and cards.
+"""What the directory looks like: screens (text and keyboard), list pages and cards.
 
-Callback data carries ids only (64-byte limit); handlers re-read the entry on every
-press. Every text from the data is escaped; a field shown in another language than
-the person's gets a small marker with that language's name.
+Pure functions, no I/O: handlers fetch, these render. The buttons' callback data is in
+handlers/directory_callbacks.py. Every text from the data is escaped; a field shown in
+another language than the person's gets a small marker with that language's name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import html
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -21,104 +18,35 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import get_day_names
 from babel.units import format_unit
 
-from bot.config import Settings
-from bot.i18n import LANGUAGE_NAMES, N_
+from bot.i18n import LANGUAGE_NAMES
 from core.dates import format_day
-from db.directory import Category, Entry, Place, Summary, Texts
+from db.directory import Category, Entry, Place, Stats, Summary, Texts
 from db.directory_hours import always_open, clock, open_state, week_table
 from db.directory_reports import Report
 from db.directory_text import natural_key
-from db.users import User
+from handlers.directory_callbacks import (
+    ALL_PLACES,
+    ASK_PLACE,
+    REASON_LABELS,
+    DirAskSearch,
+    DirCard,
+    DirExport,
+    DirHide,
+    DirHome,
+    DirImportValid,
+    DirList,
+    DirNear,
+    DirReason,
+    DirReport,
+    DirReports,
+    DirReportSend,
+    DirResolve,
+    DirSearchPage,
+    Reason,
+)
+from handlers.ui import PAGE_SIZE, Screen, clip, paginate
 
-PAGE_SIZE = 8
 BUTTON_TEXT_LIMIT = 60
-ASK_PLACE = -1  # DirList.place: show the place filter first (when there is a choice)
-ALL_PLACES = 0
-
-T = TypeVar("T")
-
-
-def user_zone(user: User, settings: Settings) -> ZoneInfo:
-    """The person's own time zone if they set one, else the bot's (TIMEZONE)."""
-    if user.timezone:
-        try:
-            return ZoneInfo(user.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return settings.zone
-
-
-class DirHome(CallbackData, prefix="dirhome"):
-    pass
-
-
-class DirList(CallbackData, prefix="dirlist"):
-    cat: int
-    place: int = ASK_PLACE
-    page: int = 0
-    rec: int = 0  # 1: only services that accept people with a criminal record
-
-
-class DirCard(CallbackData, prefix="dircard"):
-    id: int
-
-
-class DirAskSearch(CallbackData, prefix="dirask"):
-    pass
-
-
-class DirSearchPage(CallbackData, prefix="dirfind"):
-    seq: int
-    page: int
-
-
-class DirNear(CallbackData, prefix="dirnear"):
-    cat: int = 0  # 0: every category
-
-
-class DirReport(CallbackData, prefix="dirrep"):
-    id: int
-
-
-class DirReason(CallbackData, prefix="dirwhy"):
-    id: int
-    reason: str
-
-
-class DirReportSend(CallbackData, prefix="dirsend"):
-    id: int
-
-
-class DirHide(CallbackData, prefix="dirhide"):
-    id: int
-    hide: int
-
-
-class DirResolve(CallbackData, prefix="dirdone"):
-    id: int
-    src: int = 0  # 0: the notification message, 1: the /reports list
-
-
-class DirReports(CallbackData, prefix="dirreps"):
-    pass
-
-
-class DirExport(CallbackData, prefix="direxp"):
-    pass
-
-
-class DirImportValid(CallbackData, prefix="dirimp"):
-    pass
-
-
-REASON_LABELS: dict[str, str] = {
-    "closed": N_("It is closed or does not exist"),
-    "phone": N_("The phone number is wrong"),
-    "address": N_("The address or map is wrong"),
-    "hours": N_("The hours are wrong"),
-    "refused": N_("They refused to help me"),
-    "other": N_("Something else"),
-}
 
 
 # -- small pieces ----------------------------------------------------------------------------
@@ -135,8 +63,7 @@ def shown(texts: Texts, language: str) -> str:
 
 def plain(texts: Texts, language: str, limit: int = BUTTON_TEXT_LIMIT) -> str:
     """Unescaped text for a button label (buttons are not HTML), shortened."""
-    text = texts.text(language) or "—"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(texts.text(language) or "—", limit)
 
 
 def category_label(category: Category, language: str) -> str:
@@ -145,13 +72,6 @@ def category_label(category: Category, language: str) -> str:
 
 def place_label(place: Place, language: str) -> str:
     return place.city.text(language) or place.region.text(language) or "—"
-
-
-def paginate(items: Sequence[T], page: int) -> tuple[Sequence[T], int, int]:
-    """(items on the page, the page actually shown, number of pages); out-of-range pages clamp."""
-    pages = max(1, (len(items) + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = min(max(page, 0), pages - 1)
-    return items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], page, pages
 
 
 def format_distance(km: float, language: str) -> str:
@@ -342,7 +262,7 @@ def list_screen(
             InlineKeyboardButton(
                 text=_("◀️ Previous"),
                 callback_data=DirList(
-                    cat=category.id, place=place_id, page=page - 1, rec=int(only_accepting)
+                    cat=category.id, place=place_id, page=page - 1, rec=only_accepting
                 ).pack(),
             )
         )
@@ -351,7 +271,7 @@ def list_screen(
             InlineKeyboardButton(
                 text=_("Next ▶️"),
                 callback_data=DirList(
-                    cat=category.id, place=place_id, page=page + 1, rec=int(only_accepting)
+                    cat=category.id, place=place_id, page=page + 1, rec=only_accepting
                 ).pack(),
             )
         )
@@ -362,7 +282,7 @@ def list_screen(
         InlineKeyboardButton(
             text=toggle,
             callback_data=DirList(
-                cat=category.id, place=place_id, page=0, rec=int(not only_accepting)
+                cat=category.id, place=place_id, page=0, rec=not only_accepting
             ).pack(),
         )
     )
@@ -524,28 +444,47 @@ def card_keyboard(entry: Entry, *, admin: bool) -> InlineKeyboardMarkup:
         builder.row(
             InlineKeyboardButton(
                 text=_("👁 Show to clients") if entry.hidden else _("🙈 Hide from clients"),
-                callback_data=DirHide(id=entry.id, hide=int(not entry.hidden)).pack(),
+                callback_data=DirHide(id=entry.id, hide=not entry.hidden).pack(),
             )
         )
     return builder.as_markup()
 
 
-def reasons_keyboard(entry_id: int) -> InlineKeyboardMarkup:
+def reasons_screen(entry: Entry, language: str) -> Screen:
+    """What is wrong with the entry: one button per reason, then Cancel (to the directory)."""
+    text = _("What is wrong with «{name}»?").format(name=shown(entry.name, language))
     builder = InlineKeyboardBuilder()
-    for code, label in REASON_LABELS.items():
+    for reason, label in REASON_LABELS.items():
         builder.row(
             InlineKeyboardButton(
-                text=_(label), callback_data=DirReason(id=entry_id, reason=code).pack()
+                text=_(label), callback_data=DirReason(id=entry.id, reason=reason).pack()
             )
         )
-    return builder.as_markup()
+    builder.row(InlineKeyboardButton(text=_("Cancel"), callback_data=DirHome().pack()))
+    return text, builder.as_markup()
+
+
+def report_comment_screen(entry_id: int, reason: Reason) -> Screen:
+    """After the reason: an optional comment, or «Send» at once."""
+    text = _(
+        "{reason}.\n\nAdd a few words if you like (for example the right phone number), "
+        "or press «Send»."
+    ).format(reason=_(REASON_LABELS[reason]))
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        InlineKeyboardButton(text=_("Send"), callback_data=DirReportSend(id=entry_id).pack())
+    )
+    return text, builder.as_markup()
 
 
 # -- problem reports (admins) ------------------------------------------------------------------
 
 
 def report_text(report: Report, language: str) -> str:
-    reason = REASON_LABELS.get(report.reason, REASON_LABELS["other"])
+    try:
+        reason = REASON_LABELS[Reason(report.reason)]
+    except ValueError:
+        reason = REASON_LABELS[Reason.OTHER]
     lines = [
         _("⚠️ <b>Problem report #{id}</b>").format(id=report.id),
         _("Entry: {name} (id {external_id})").format(
@@ -568,7 +507,7 @@ def report_keyboard(report: Report, *, in_list: bool) -> InlineKeyboardMarkup:
         ),
         InlineKeyboardButton(
             text=_("✅ Resolve #{id}").format(id=report.id) if in_list else _("✅ Resolved"),
-            callback_data=DirResolve(id=report.id, src=int(in_list)).pack(),
+            callback_data=DirResolve(id=report.id, in_list=in_list).pack(),
         ),
     )
     return builder.as_markup()
@@ -586,3 +525,42 @@ def reports_screen(
         for row in report_keyboard(report, in_list=True).inline_keyboard:
             builder.row(*row)
     return "\n".join(lines), builder.as_markup()
+
+
+# -- the admins' /directory screen and imports ---------------------------------------------
+
+
+def overview_screen(stats: Stats) -> Screen:
+    text = _(
+        "<b>Service directory</b>\n\n"
+        "Entries: {entries} (hidden: {hidden}, demo: {demo})\n"
+        "Open problem reports: {reports}\n\n"
+        "To add or update entries, send me the CSV file (columns: see the README). "
+        "Every row is checked first; rows are matched by their id, so sending the same file "
+        "again updates instead of duplicating. Demo entries are removed on the server with "
+        "python -m bot directory remove-demo"
+    ).format(
+        entries=stats.entries, hidden=stats.hidden, demo=stats.demo, reports=stats.open_reports
+    )
+    builder = InlineKeyboardBuilder()
+    builder.row(InlineKeyboardButton(text=_("⬇️ Export CSV"), callback_data=DirExport().pack()))
+    builder.row(
+        InlineKeyboardButton(text=_("⚠️ Problem reports"), callback_data=DirReports().pack())
+    )
+    return text, builder.as_markup()
+
+
+def import_valid_keyboard(valid_rows: int) -> InlineKeyboardMarkup:
+    """Offered under a refused import whose file has rows without problems."""
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        InlineKeyboardButton(
+            text=_(
+                "Import {count} valid row",
+                "Import {count} valid rows",
+                valid_rows,
+            ).format(count=valid_rows),
+            callback_data=DirImportValid().pack(),
+        )
+    )
+    return builder.as_markup()

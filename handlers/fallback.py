@@ -15,6 +15,7 @@ from bot import commands
 from bot.menu import main_menu
 from db.users import Role, User
 from handlers.messaging.writing import content_kind
+from handlers.ui import refuse_inactive
 
 
 def _command_parts(text: str) -> tuple[str, str | None]:
@@ -64,9 +65,10 @@ async def unexpected_message(message: Message, user: User, state: FSMContext) ->
 
 
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    # Old, forged or foreign callback data: nothing is changed, the person is told.
-    callback_answer.text = _("This button is no longer active. Please use the menu.")
-    callback_answer.show_alert = True
+    # Old, forged or foreign callback data, a button made by an older version of a callback
+    # (its prefix's version was bumped), or a press on a message the bot can no longer edit
+    # that a feature needs: nothing is changed, the person is told.
+    refuse_inactive(callback_answer)
 
 
 def create_router() -> Router:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -19,6 +19,7 @@ from db import working_hours
 from db.database import Database
 from db.users import Role, User
 from db.working_hours import WorkingHours, parse_range
+from handlers.ui import edit_or_send
 
 
 def describe_hours(hours: WorkingHours, locale: str) -> str:
@@ -26,12 +27,18 @@ def describe_hours(hours: WorkingHours, locale: str) -> str:
     return f"{days}, {hours.opens:%H:%M}–{hours.closes:%H:%M}"
 
 
-class HoursDay(CallbackData, prefix="hd"):
-    day: int
+# Prefixes carry a version, bumped when the fields change (docs/architecture.md, "Callback
+# data"): a press on a button of an older version is refused, not misread.
 
 
-class HoursTime(CallbackData, prefix="ht"):
-    pass
+class HoursDay(CallbackData, prefix="hd1"):
+    """Switches a working day on or off."""
+
+    day: int  # 0 = Monday
+
+
+class HoursTime(CallbackData, prefix="ht1"):
+    """Asks for the working time."""
 
 
 class EditingHours(StatesGroup):
@@ -58,22 +65,19 @@ async def show_hours(message: Message, user: User, db: Database, i18n: I18n) -> 
 
 
 async def toggle_day(
-    query: CallbackQuery, callback_data: HoursDay, user: User, db: Database, i18n: I18n
+    query: CallbackQuery, callback_data: HoursDay, user: User, db: Database, i18n: I18n, bot: Bot
 ) -> None:
-    if not 0 <= callback_data.day <= 6 or not isinstance(query.message, Message):
-        return
     hours = await working_hours.get(db, user.telegram_id)
     days = hours.weekdays ^ {callback_data.day}
     updated = WorkingHours(frozenset(days), hours.opens, hours.closes)
     await working_hours.save(db, user.telegram_id, updated)
     text, markup = hours_view(updated, i18n.current_locale)
-    await query.message.edit_text(text, reply_markup=markup)
+    await edit_or_send(query, bot, text, markup)
 
 
-async def ask_time(query: CallbackQuery, state: FSMContext) -> None:
+async def ask_time(query: CallbackQuery, bot: Bot, state: FSMContext) -> None:
     await state.set_state(EditingHours.time)
-    if isinstance(query.message, Message):
-        await query.message.answer(_("Send the time as «09:00-18:00»."))
+    await bot.send_message(query.from_user.id, _("Send the time as «09:00-18:00»."))
 
 
 async def time_given(
@@ -96,6 +100,6 @@ def create_router() -> Router:
     restrict(router, HasRole(Role.CASEWORKER))
     router.message.register(show_hours, Command("hours", ignore_case=True))
     router.message.register(time_given, EditingHours.time)
-    router.callback_query.register(toggle_day, HoursDay.filter())
+    router.callback_query.register(toggle_day, HoursDay.filter((F.day >= 0) & (F.day <= 6)))
     router.callback_query.register(ask_time, HoursTime.filter())
     return router

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 import qrcode
 from aiogram import Bot, Router, html
@@ -10,7 +12,7 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
@@ -23,8 +25,9 @@ from bot.menu import Label, MenuButton, main_menu
 from bot.roles import HasRole, restrict
 from db import invitations
 from db.database import Database
+from db.invitations import Invitation
 from db.users import Role, User
-from handlers.ui import clip
+from handlers.ui import ON_MESSAGE, Screen, clip, edit_or_send, refuse, refuse_inactive
 
 MAX_LABEL = 64
 
@@ -33,15 +36,21 @@ class Inviting(StatesGroup):
     label = State()
 
 
-class SkipLabel(CallbackData, prefix="inv"):
-    pass
+# Prefixes carry a version, bumped when the fields change (docs/architecture.md, "Callback
+# data"): a press on a button of an older version is refused, not misread.
 
 
-class InvitationList(CallbackData, prefix="invls"):
-    pass
+class SkipLabel(CallbackData, prefix="iv1"):
+    """Creates the invitation without a name."""
 
 
-class InvitationRevoke(CallbackData, prefix="invrv"):
+class InvitationList(CallbackData, prefix="il1"):
+    """The caseworker's pending invitations."""
+
+
+class InvitationRevoke(CallbackData, prefix="ir1"):
+    """Revokes one of the caseworker's own pending invitations."""
+
     invitation_id: int
 
 
@@ -55,18 +64,42 @@ def qr_png(link: str) -> bytes:
     return buffer.getvalue()
 
 
-async def ask_label(message: Message, state: FSMContext) -> None:
-    await state.set_state(Inviting.label)
+def ask_label_screen() -> Screen:
+    text = _(
+        "Who is this invitation for? Send a name or a case number: only you will see it. "
+        "Or press «Skip»."
+    )
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip"), callback_data=SkipLabel())
     builder.button(text=_("📋 My invitations"), callback_data=InvitationList())
-    await message.answer(
-        _(
-            "Who is this invitation for? Send a name or a case number: only you will see it. "
-            "Or press «Skip»."
-        ),
-        reply_markup=builder.as_markup(),
-    )
+    return text, builder.as_markup()
+
+
+def invitations_screen(found: Sequence[Invitation], locale: str, zone: ZoneInfo) -> Screen:
+    """Pending invitations (at most LIST_LIMIT of `found`) with their expiry and a Revoke
+    button each."""
+    if not found:
+        return _("You have no pending invitations. Create one with /invite."), None
+    lines = [_("<b>My invitations</b>")]
+    builder = InlineKeyboardBuilder()
+    for invitation in found[:LIST_LIMIT]:
+        name = invitation.label or _("(no name)")
+        until = say_when(invitation.expires_at, zone)
+        lines.append(_("• {name}. Valid until {until}").format(name=html.quote(name), until=until))
+        builder.button(
+            text=_("✖ Revoke: {name}").format(name=clip(name, 30)),
+            callback_data=InvitationRevoke(invitation_id=invitation.id),
+        )
+    if len(found) > LIST_LIMIT:
+        lines.append("…")
+    builder.adjust(1)
+    return "\n".join(lines), builder.as_markup()
+
+
+async def ask_label(message: Message, state: FSMContext) -> None:
+    await state.set_state(Inviting.label)
+    text, markup = ask_label_screen()
+    await message.answer(text, reply_markup=markup)
 
 
 async def label_given(
@@ -91,18 +124,21 @@ async def label_given(
 
 async def label_skipped(
     query: CallbackQuery,
+    message: Message,
     user: User,
     db: Database,
     bot: Bot,
     i18n: I18n,
     settings: Settings,
     state: FSMContext,
+    callback_answer: CallbackAnswer,
 ) -> None:
-    if await state.get_state() != Inviting.label.state or not isinstance(query.message, Message):
+    if await state.get_state() != Inviting.label.state:
+        refuse_inactive(callback_answer)  # already created, or /invite was left
         return
     await state.clear()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _create(query.message, user, db, bot, i18n, settings, None)
+    await message.edit_reply_markup(reply_markup=None)
+    await _create(message, user, db, bot, i18n, settings, None)
 
 
 async def _create(
@@ -135,45 +171,25 @@ async def _create(
     )
 
 
-async def list_view(
-    user: User, db: Database, locale: str, settings: Settings
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Pending invitations with their expiry and a Revoke button each."""
+async def list_view(user: User, db: Database, locale: str, settings: Settings) -> Screen:
     found = await invitations.pending_for(db, user.telegram_id, LIST_LIMIT + 1)
-    if not found:
-        return _("You have no pending invitations. Create one with /invite."), None
-    zone = settings.zone_for(user.timezone)
-    lines = [_("<b>My invitations</b>")]
-    builder = InlineKeyboardBuilder()
-    for invitation in found[:LIST_LIMIT]:
-        name = invitation.label or _("(no name)")
-        until = say_when(invitation.expires_at, zone)
-        lines.append(_("• {name}. Valid until {until}").format(name=html.quote(name), until=until))
-        builder.button(
-            text=_("✖ Revoke: {name}").format(name=clip(name, 30)),
-            callback_data=InvitationRevoke(invitation_id=invitation.id),
-        )
-    if len(found) > LIST_LIMIT:
-        lines.append("…")
-    builder.adjust(1)
-    return "\n".join(lines), builder.as_markup()
+    return invitations_screen(found, locale, settings.zone_for(user.timezone))
 
 
 async def show_invitations(
     query: CallbackQuery,
+    message: Message,
     user: User,
     db: Database,
     i18n: I18n,
     settings: Settings,
     state: FSMContext,
 ) -> None:
-    if not isinstance(query.message, Message):
-        return
     if await state.get_state() == Inviting.label.state:
         await state.clear()  # not creating one after all
-        await query.message.edit_reply_markup(reply_markup=None)
+        await message.edit_reply_markup(reply_markup=None)
     text, markup = await list_view(user, db, i18n.current_locale, settings)
-    await query.message.answer(text, reply_markup=markup)
+    await message.answer(text, reply_markup=markup)
 
 
 async def revoke(
@@ -182,18 +198,17 @@ async def revoke(
     user: User,
     db: Database,
     i18n: I18n,
+    bot: Bot,
     settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
     # Only the caseworker's own pending invitation: a forged or foreign id changes nothing.
     if not await invitations.revoke(db, callback_data.invitation_id, user.telegram_id):
-        callback_answer.text = _("This invitation is no longer pending.")
-        callback_answer.show_alert = True
+        refuse(callback_answer, _("This invitation is no longer pending."))
         return
     callback_answer.text = _("Revoked: the link no longer works.")
-    if isinstance(query.message, Message):
-        text, markup = await list_view(user, db, i18n.current_locale, settings)
-        await query.message.edit_text(text, reply_markup=markup)
+    text, markup = await list_view(user, db, i18n.current_locale, settings)
+    await edit_or_send(query, bot, text, markup)
 
 
 def create_router() -> Router:
@@ -202,7 +217,7 @@ def create_router() -> Router:
     router.message.register(ask_label, Command("invite", ignore_case=True))
     router.message.register(ask_label, MenuButton(Label.INVITE))
     router.message.register(label_given, Inviting.label)
-    router.callback_query.register(label_skipped, SkipLabel.filter())
-    router.callback_query.register(show_invitations, InvitationList.filter())
+    router.callback_query.register(label_skipped, SkipLabel.filter(), ON_MESSAGE)
+    router.callback_query.register(show_invitations, InvitationList.filter(), ON_MESSAGE)
     router.callback_query.register(revoke, InvitationRevoke.filter())
     return router

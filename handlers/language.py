@@ -17,6 +17,7 @@ from db import users
 from db.database import Database
 from db.users import User
 from handlers.texts import greeting
+from handlers.ui import LanguageCode
 
 # Shown before we know the language, so it is written in all three on purpose.
 PICK_LANGUAGE = (
@@ -25,8 +26,14 @@ PICK_LANGUAGE = (
 )
 
 
-class LanguageChoice(CallbackData, prefix="lang"):
-    code: str
+class LanguageChoice(CallbackData, prefix="lg1"):
+    """The language picked on first start or with /language.
+
+    The prefix's version is bumped when the fields change (docs/architecture.md, "Callback
+    data"), so an old picker's press is refused, not misread.
+    """
+
+    code: LanguageCode
 
 
 def language_picker() -> InlineKeyboardMarkup:
@@ -53,7 +60,7 @@ async def choose_language(
     first_time = user.language is None
     await users.set_language(db, user.telegram_id, callback_data.code)
     with i18n.use_locale(callback_data.code):
-        if isinstance(query.message, Message):
+        if isinstance(query.message, Message):  # not a picker older than about 48 hours
             await query.message.edit_text(
                 _("Language: {language} ✓").format(language=LANGUAGE_NAMES[callback_data.code])
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import aiosqlite
@@ -28,6 +29,7 @@ from db.users import User
 from handlers.client_card import OPEN_CARD, open_card_markup
 from handlers.notices import Rendered, notify_in, own_client, renderer
 from handlers.texts import officer_name
+from handlers.ui import ON_MESSAGE, LanguageCode, Screen, refuse
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 
@@ -43,8 +45,30 @@ class Onboarding(StatesGroup):
     consent = State()
 
 
-class Consent(CallbackData, prefix="consent"):
-    action: str  # agree | decline | a language code
+class ConsentAction(StrEnum):
+    AGREE = "agree"
+    DECLINE = "decline"
+
+
+class Consent(CallbackData, prefix="oc1"):
+    """The answer to an invitation's consent screen.
+
+    Prefixes carry a version, bumped when the fields change (docs/architecture.md,
+    "Callback data"): a press on a button of an older version is refused, not misread.
+    """
+
+    action: ConsentAction
+
+
+class ConsentLanguage(CallbackData, prefix="ol1"):
+    """Reads the consent screen in another language."""
+
+    code: LanguageCode
+
+
+def consent_screen(officer: str) -> Screen:
+    """The consent screen, in the current language."""
+    return consent_text(officer), consent_buttons()
 
 
 def consent_text(officer: str) -> str:
@@ -60,10 +84,10 @@ def consent_text(officer: str) -> str:
 
 def consent_buttons() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ I agree"), callback_data=Consent(action="agree"))
-    builder.button(text=_("✖ Decline"), callback_data=Consent(action="decline"))
+    builder.button(text=_("✅ I agree"), callback_data=Consent(action=ConsentAction.AGREE))
+    builder.button(text=_("✖ Decline"), callback_data=Consent(action=ConsentAction.DECLINE))
     for code in LANGUAGES:
-        builder.button(text=LANGUAGE_NAMES[code], callback_data=Consent(action=code))
+        builder.button(text=LANGUAGE_NAMES[code], callback_data=ConsentLanguage(code=code))
     builder.adjust(2, 3)
     return builder.as_markup()
 
@@ -107,10 +131,8 @@ async def open_invitation(
         return
     await state.set_state(Onboarding.consent)
     await state.set_data({"invitation_id": found.id})
-    await message.answer(
-        consent_text(await _officer_display(db, found.caseworker_id)),
-        reply_markup=consent_buttons(),
-    )
+    text, markup = consent_screen(await _officer_display(db, found.caseworker_id))
+    await message.answer(text, reply_markup=markup)
 
 
 async def _pending_invitation(state: FSMContext, db: Database) -> Invitation | Problem:
@@ -122,7 +144,8 @@ async def _pending_invitation(state: FSMContext, db: Database) -> Invitation | P
 
 async def switch_language(
     query: CallbackQuery,
-    callback_data: Consent,
+    message: Message,
+    callback_data: ConsentLanguage,
     user: User,
     db: Database,
     i18n: I18n,
@@ -130,20 +153,19 @@ async def switch_language(
     callback_answer: CallbackAnswer,
 ) -> None:
     invitation = await _pending_invitation(state, db)
-    if not isinstance(invitation, Invitation) or not isinstance(query.message, Message):
-        callback_answer.text = problem_text(
-            invitation if isinstance(invitation, Problem) else Problem.UNKNOWN
-        )
+    if not isinstance(invitation, Invitation):
+        callback_answer.text = problem_text(invitation)
         return
-    await users.set_language(db, user.telegram_id, callback_data.action)
-    with i18n.use_locale(callback_data.action):
-        text = consent_text(await _officer_display(db, invitation.caseworker_id))
-        if query.message.html_text != text:
-            await query.message.edit_text(text, reply_markup=consent_buttons())
+    await users.set_language(db, user.telegram_id, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        text, markup = consent_screen(await _officer_display(db, invitation.caseworker_id))
+        if message.html_text != text:
+            await message.edit_text(text, reply_markup=markup)
 
 
 async def agree(
     query: CallbackQuery,
+    message: Message,
     user: User,
     db: Database,
     i18n: I18n,
@@ -156,8 +178,7 @@ async def agree(
     invitation = await _pending_invitation(state, db)
     if not isinstance(invitation, Invitation):
         await state.clear()
-        callback_answer.text = problem_text(invitation)
-        callback_answer.show_alert = True
+        refuse(callback_answer, problem_text(invitation))
         return
 
     async def tell_officer(conn: aiosqlite.Connection) -> None:
@@ -174,20 +195,19 @@ async def agree(
         )
     except LinkError as exc:
         await state.clear()
-        callback_answer.text = (
+        refuse(
+            callback_answer,
             _("You are already connected with your probation officer.")
             if exc.code == "linked"
-            else problem_text(LINK_PROBLEMS.get(exc.code, Problem.USED))
+            else problem_text(LINK_PROBLEMS.get(exc.code, Problem.USED)),
         )
-        callback_answer.show_alert = True
         return
     await state.clear()
     if user.language is None:  # keep the language the consent was read in
         await users.set_language(db, user.telegram_id, i18n.current_locale)
     linked = await users.get(db, user.telegram_id)
     assert linked is not None
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     officer = await _officer_display(db, caseworker_id)
     await bot.send_message(
         user.telegram_id,
@@ -221,6 +241,7 @@ async def client_joined(delivery: Delivery, values: dict[str, Any]) -> Rendered 
 
 async def decline(
     query: CallbackQuery,
+    message: Message,
     user: User,
     db: Database,
     i18n: I18n,
@@ -232,8 +253,7 @@ async def decline(
     invitation = await _pending_invitation(state, db)
     await state.clear()
     if not isinstance(invitation, Invitation):
-        callback_answer.text = problem_text(invitation)
-        callback_answer.show_alert = True
+        refuse(callback_answer, problem_text(invitation))
         return
 
     async def tell_officer(conn: aiosqlite.Connection) -> None:
@@ -252,8 +272,7 @@ async def decline(
     keeps = await privacy.has_history(db, user.telegram_id)
     if not keeps:
         await privacy.erase(db, user.telegram_id, caseworker_id=None)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     if keeps:
         text = _(
             "You declined. Only that is recorded; what the bot stored about you before is "
@@ -278,7 +297,13 @@ async def invitation_declined(delivery: Delivery, values: dict[str, Any]) -> Ren
 def create_router() -> Router:
     router = Router(name="onboarding")
     router.message.register(open_invitation, CommandStart(deep_link=True))
-    router.callback_query.register(agree, Consent.filter(F.action == "agree"))
-    router.callback_query.register(decline, Consent.filter(F.action == "decline"))
-    router.callback_query.register(switch_language, Consent.filter(F.action.in_(LANGUAGES)))
+    router.callback_query.register(
+        agree, Consent.filter(F.action == ConsentAction.AGREE), ON_MESSAGE
+    )
+    router.callback_query.register(
+        decline, Consent.filter(F.action == ConsentAction.DECLINE), ON_MESSAGE
+    )
+    router.callback_query.register(
+        switch_language, ConsentLanguage.filter(F.code.in_(LANGUAGES)), ON_MESSAGE
+    )
     return router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Bot, F, Router, html
+from aiogram import Bot, Router, html
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -30,7 +30,7 @@ from handlers.staff_ui import (
     staff_keyboard,
 )
 from handlers.texts import OFFICER_FALLBACK
-from handlers.ui import edit_or_send, paginate, refuse, send_parts
+from handlers.ui import ON_MESSAGE, edit_or_send, paginate, refuse, send_parts
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 from services import assignment
@@ -178,11 +178,7 @@ def create_router() -> Router:
     restrict(router, admins_only())
     router.message.register(list_staff, Command("staff", ignore_case=True))
     router.message.register(list_staff, MenuButton(Label.STAFF))
-    router.callback_query.register(
-        caseworker_clients, StaffCaseworker.filter(), F.message.as_("message")
-    )
-    router.callback_query.register(
-        choose_new_caseworker, StaffClient.filter(), F.message.as_("message")
-    )
+    router.callback_query.register(caseworker_clients, StaffCaseworker.filter(), ON_MESSAGE)
+    router.callback_query.register(choose_new_caseworker, StaffClient.filter(), ON_MESSAGE)
     router.callback_query.register(reassign, StaffReassign.filter())
     return router

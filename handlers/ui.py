@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from bot.i18n import N_
+from core.languages import LANGUAGES
 
 T = TypeVar("T")
 Screen = tuple[str, InlineKeyboardMarkup | None]
@@ -49,6 +52,29 @@ def refuse(callback_answer: CallbackAnswer, text: str) -> None:
 def refuse_inactive(callback_answer: CallbackAnswer) -> None:
     """The press belongs to a screen that no longer applies (old, forged or already used)."""
     refuse(callback_answer, _(NO_LONGER_ACTIVE))
+
+
+class OnMessage(Filter):
+    """Passes a press whose message the bot can still read and edit, handing that message to
+    the handler as `message` (a `Message`: no isinstance check in the handler).
+
+    Rather than `F.message.as_("message")`: a press on a message older than about 48 hours
+    comes with an `InaccessibleMessage` (no text, no edit methods), which `as_` passes on
+    as if it were a message; and aiogram runs a magic filter, being synchronous, in a worker
+    thread on every press. A press refused here goes on to the next handlers, in the end to
+    the fallback's "This button is no longer active".
+    """
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
+        if isinstance(query.message, Message):
+            return {"message": query.message}
+        return False
+
+
+ON_MESSAGE = OnMessage()
+
+# A language code in callback data: one of LANGUAGES (the handler's filter checks which).
+LanguageCode = Annotated[str, Field(max_length=max(map(len, LANGUAGES)))]
 
 
 async def edit_or_send(

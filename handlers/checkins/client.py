@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final, Literal
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -27,16 +35,52 @@ from db.users import Role, User
 from handlers.checkins.need_help import ask_for_help
 from handlers.checkins.planning import describe
 from handlers.texts import emergency_numbers
+from handlers.ui import ON_MESSAGE, refuse_inactive
 from scheduler.engine import Engine
 
+OK: Final = "ok"
+HELP: Final = "help"
 
-class CheckinAnswer(CallbackData, prefix="ci"):
+
+class CheckinAnswer(CallbackData, prefix="ci1"):
+    """A check-in reminder's buttons (sent by handlers/checkins/timed.py).
+
+    Reminders stay in chats for days: changing the fields means bumping the prefix's
+    version (docs/architecture.md, "Callback data"), so an old press is refused, not misread.
+    `answer` is a Literal rather than a StrEnum because timed.py builds it with plain strings.
+    """
+
     checkin_id: int
-    answer: str  # ok | help
+    answer: Literal["ok", "help"]
 
 
-class LocationConsent(CallbackData, prefix="cl-ok"):
+class CheckinAnswerV0(CheckinAnswer, prefix="ci"):
+    """Reminders sent before the prefix had a version, same fields: still answered, so that
+    «🆘 I need help» pressed on one is never refused. Can go once such reminders are old."""
+
+
+class LocationConsent(CallbackData, prefix="lc1"):
+    """Whether the client agrees to share their location with check-ins."""
+
     allow: bool
+
+
+def location_consent_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, I agree"), callback_data=LocationConsent(allow=True))
+    builder.button(text=_("No"), callback_data=LocationConsent(allow=False))
+    return builder.as_markup()
+
+
+def share_location_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_("📍 Share my location"), request_location=True)],
+            [KeyboardButton(text=_("Skip"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
 
 
 class SharingLocation(StatesGroup):
@@ -84,14 +128,11 @@ async def _maybe_ask_location(
     consent = await checkins.location_consent(db, user.telegram_id)
     await state.set_data({"checkin_id": checkin.id})
     if consent is None:
-        builder = InlineKeyboardBuilder()
-        builder.button(text=_("Yes, I agree"), callback_data=LocationConsent(allow=True))
-        builder.button(text=_("No"), callback_data=LocationConsent(allow=False))
         await message.answer(
             _(
                 "Your officer asks you to share your location when you check in. It is seen only by your officer. Do you agree?"
             ),
-            reply_markup=builder.as_markup(),
+            reply_markup=location_consent_keyboard(),
         )
     elif consent:
         await _ask_location(message, state)
@@ -99,45 +140,56 @@ async def _maybe_ask_location(
 
 async def _ask_location(message: Message, state: FSMContext) -> None:
     await state.set_state(SharingLocation.waiting)
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[
-            [KeyboardButton(text=_("📍 Share my location"), request_location=True)],
-            [KeyboardButton(text=_("Skip"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
+    await message.answer(
+        _("Press «📍 Share my location» below."), reply_markup=share_location_keyboard()
     )
-    await message.answer(_("Press «📍 Share my location» below."), reply_markup=keyboard)
 
 
-async def answer_reminder(
+async def _own_reminder(
+    message: Message, callback_data: CheckinAnswer, user: User, db: Database
+) -> bool:
+    """The reminder is this client's: its buttons go (a second press finds none)."""
+    checkin = await checkins.get(db, callback_data.checkin_id)
+    if checkin is None or checkin.client_id != user.telegram_id:
+        return False
+    await message.edit_reply_markup(reply_markup=None)
+    return True
+
+
+async def answer_fine(
     query: CallbackQuery,
+    message: Message,
     callback_data: CheckinAnswer,
     user: User,
     db: Database,
     settings: Settings,
     i18n: I18n,
-    engine: Engine,
     state: FSMContext,
     callback_answer: CallbackAnswer,
     event_update: Update,
 ) -> None:
-    checkin = await checkins.get(db, callback_data.checkin_id)
-    if (
-        checkin is None
-        or checkin.client_id != user.telegram_id
-        or not isinstance(query.message, Message)
-    ):
-        callback_answer.text = _("This button is no longer active. Please use the menu.")
-        callback_answer.show_alert = True
-        return
-    await query.message.edit_reply_markup(reply_markup=None)
-    if callback_data.answer == "help":
-        await ask_for_help(query.message, user, db, engine, event_update.update_id)
+    if not await _own_reminder(message, callback_data, user, db):
+        refuse_inactive(callback_answer)
         return
     key = f"u{event_update.update_id}"
     recorded = await checkins.answer(db, user.telegram_id, "done", utcnow(), key)
-    await _confirm(query.message, recorded, user, db, settings, i18n, state)
+    await _confirm(message, recorded, user, db, settings, i18n, state)
+
+
+async def answer_help(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: CheckinAnswer,
+    user: User,
+    db: Database,
+    engine: Engine,
+    callback_answer: CallbackAnswer,
+    event_update: Update,
+) -> None:
+    if not await _own_reminder(message, callback_data, user, db):
+        refuse_inactive(callback_answer)
+        return
+    await ask_for_help(message, user, db, engine, event_update.update_id)
 
 
 async def check_in_now(
@@ -173,20 +225,19 @@ async def help_now(
 
 async def consent_given(
     query: CallbackQuery,
+    message: Message,
     callback_data: LocationConsent,
     user: User,
     db: Database,
     state: FSMContext,
 ) -> None:
     await checkins.set_location_consent(db, user.telegram_id, callback_data.allow)
-    if not isinstance(query.message, Message):
-        return
-    await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     if callback_data.allow:
-        await _ask_location(query.message, state)
+        await _ask_location(message, state)
     else:
         await state.clear()
-        await query.message.answer(
+        await message.answer(
             _("Understood: your location will not be asked."), reply_markup=main_menu(user)
         )
 
@@ -212,17 +263,15 @@ def is_help_request(i18n: I18n) -> Callable[[Update], bool]:
     """Recognises an update asking for help (the menu button in any language, or a
     reminder's help button), for the throttle, which must never drop one."""
     labels = translations_of(i18n, Label.HELP_NOW)
-    prefix = CheckinAnswer.__prefix__ + CheckinAnswer.__separator__
+    prefixes = tuple(f.__prefix__ + f.__separator__ for f in (CheckinAnswer, CheckinAnswerV0))
+    suffix = CheckinAnswer.__separator__ + HELP
 
     def check(update: Update) -> bool:
         if update.message is not None:
             return update.message.text in labels
         query = update.callback_query
-        return (
-            query is not None
-            and (query.data or "").startswith(prefix)
-            and (query.data or "").endswith(CheckinAnswer.__separator__ + "help")
-        )
+        data = query.data or "" if query is not None else ""
+        return data.startswith(prefixes) and data.endswith(suffix)
 
     return check
 
@@ -234,8 +283,8 @@ def create_router() -> Router:
     router.message.register(check_in_now, MenuButton(Label.CHECKIN))
     router.message.register(help_now, MenuButton(Label.HELP_NOW))
     router.message.register(location_shared, SharingLocation.waiting, F.location | F.text)
-    router.callback_query.register(
-        answer_reminder, CheckinAnswer.filter(F.answer.in_({"ok", "help"}))
-    )
-    router.callback_query.register(consent_given, LocationConsent.filter())
+    for factory in (CheckinAnswer, CheckinAnswerV0):
+        router.callback_query.register(answer_fine, factory.filter(F.answer == OK), ON_MESSAGE)
+        router.callback_query.register(answer_help, factory.filter(F.answer == HELP), ON_MESSAGE)
+    router.callback_query.register(consent_given, LocationConsent.filter(), ON_MESSAGE)
     return router

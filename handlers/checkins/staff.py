@@ -48,7 +48,7 @@ from handlers.client_card import (
     owned_client,
     relative,
 )
-from handlers.ui import Screen, edit_or_send
+from handlers.ui import ON_MESSAGE, Screen, edit_or_send
 from scheduler.engine import Engine
 
 MAX_EVERY_N = 30
@@ -463,7 +463,7 @@ def create_router() -> Router:
     router = Router(name="checkins-staff")
     restrict(router, HasRole(Role.CASEWORKER))
     on = router.callback_query.register
-    message = F.message.as_("message")
+    message = ON_MESSAGE
     on(show, ScheduleMenu.filter())
     on(choose_daily, ScheduleAction.filter(F.action == ScheduleStep.DAILY), message)
     on(choose_every_n, ScheduleAction.filter(F.action == ScheduleStep.EVERY_N), message)

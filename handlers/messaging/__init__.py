@@ -33,6 +33,7 @@ from handlers.messaging.writing import (
     LeaveWritingOnNavigation,
     WriteAgain,
 )
+from handlers.ui import ON_MESSAGE
 from scheduler.engine import Engine
 
 __all__ = ["AutoReplies", "LeaveWritingOnNavigation", "create_router", "register_timed_work"]
@@ -55,12 +56,12 @@ def create_router() -> Router:
     staff_side.callback_query.register(
         start_caseworker_message,
         ClientMessages.filter(F.action == MessagesAction.WRITE),
-        F.message.as_("message"),
+        ON_MESSAGE,
     )
     staff_side.callback_query.register(
         show_history,
         ClientMessages.filter(F.action == MessagesAction.HISTORY),
-        F.message.as_("message"),
+        ON_MESSAGE,
     )
     staff_side.message.register(caseworker_sends, CaseworkerMessage.waiting, flags=KEEPS_WRITING)
 

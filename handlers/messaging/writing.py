@@ -47,11 +47,11 @@ class WriteAgain(CallbackData, prefix="wa"):
     pass
 
 
-class CancelWriting(CallbackData, prefix="cw"):
+class CancelWriting(CallbackData, prefix="cw1"):
     pass
 
 
-class DoneWriting(CallbackData, prefix="dw"):
+class DoneWriting(CallbackData, prefix="wd1"):
     pass
 
 

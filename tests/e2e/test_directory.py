@@ -11,6 +11,7 @@ from aiogram import Bot
 from db import audit, directory
 from db.directory_csv import parse_csv, write_csv
 from db.directory_import import DEMO_FILE, import_file, load_bundled
+from handlers.directory_callbacks import DirHide, DirResolve
 from tests.fakeapi import FakeUser, Msg
 from tests.harness import ADMIN_ID, BotUnderTest
 
@@ -448,7 +449,7 @@ async def test_a_client_cannot_import_or_hide(app: BotUnderTest) -> None:
     assert reply.text == "I understand text and buttons. Please choose from the menu below."
     assert await app.db.fetchval("SELECT COUNT(*) FROM dir_entry") == before
     await client.command("services", "fire")
-    await client.press_data("dirhide:1:1")
+    await client.press_data(DirHide(id=1, hide=True).pack())
     answer = client.last_callback_answer
     assert answer is not None
     assert answer.text == STALE
@@ -516,7 +517,7 @@ async def test_a_problem_report_reaches_the_admin_who_resolves_it(app: BotUnderT
     [listing] = await admin.command("reports")
     assert listing.text == "No open problem reports."
     # A second press of the old button changes nothing.
-    await admin.press_data("dirdone:1:0")
+    await admin.press_data(DirResolve(id=1).pack())
     assert admin.last_callback_answer is not None
     assert "already resolved" in (admin.last_callback_answer.text or "")
     assert "directory.report_resolved" in [a["action"] for a in await audit.recent(app.db)]
@@ -540,21 +541,25 @@ async def test_reports_are_limited_and_not_repeated(app: BotUnderTest) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ("dircard:999999", "This service is no longer in the directory."),
-        ("dircard:-5", "This service is no longer in the directory."),
-        ("dircard:99999999999999999999999999", "This service is no longer in the directory."),
-        ("dircard:abc", STALE),
-        ("dirlist:999:-1:0:0", "This list is no longer available. Please open /services again."),
-        ("dirlist:1:-1:-3:0", STALE),
-        ("dirlist:1:-1:0:7", STALE),
-        ("dirlist:1:424242:0:0", "This list is no longer available. Please open /services again."),
-        ("dirfind:77:0", "This search is out of date. Please search again."),
-        ("dirwhy:1:bogus", STALE),
-        ("dirrep:424242", "This service is no longer in the directory."),
-        ("dirsend:1", STALE),
-        ("dirdone:1:0", STALE),
-        ("direxp", STALE),
-        ("dirimp", STALE),
+        ("dc1:999999", "This service is no longer in the directory."),
+        ("dc1:-5", "This service is no longer in the directory."),
+        ("dc1:99999999999999999999999999", "This service is no longer in the directory."),
+        ("dc1:abc", STALE),
+        ("dl1:999:-1:0:0", "This list is no longer available. Please open /services again."),
+        ("dl1:1:-1:-3:0", STALE),
+        ("dl1:1:-1:0:7", STALE),
+        ("dl1:1:424242:0:0", "This list is no longer available. Please open /services again."),
+        ("dp1:77:0", "This search is out of date. Please search again."),
+        ("dw1:1:bogus", STALE),
+        ("dr1:424242", "This service is no longer in the directory."),
+        ("ds1:1", STALE),
+        ("dd1:1:0", STALE),
+        ("de1", STALE),
+        ("di1", STALE),
+        # Buttons made before the prefixes had a version (or by an older version).
+        ("dircard:1", STALE),
+        ("dirlist:1:-1:0:0", STALE),
+        ("dc0:1", STALE),
     ],
 )
 async def test_forged_buttons_are_refused_and_change_nothing(

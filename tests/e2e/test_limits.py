@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from db import users
-from handlers.directory_admin import answer_parts
+from handlers.ui import send_parts
 from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
@@ -138,7 +138,7 @@ async def test_a_reply_in_six_parts_arrives_in_order_and_paced(app: BotUnderTest
             arrived.append(loop.time())
 
     watching = asyncio.create_task(watch())
-    await answer_parts(app.app.bot, person.id, "\n".join(parts), None)  # the import report's way
+    await send_parts(app.app.bot, person.id, "\n".join(parts))  # the import report's way
     await watching
     assert [(m.text or "")[:6] for m in person.bot_messages] == [f"Part {n}" for n in range(1, 7)]
     assert arrived[2] - arrived[0] < 0.5  # a short burst goes at once

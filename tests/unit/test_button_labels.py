@@ -20,7 +20,8 @@ from bot.menu import Label
 from core.languages import LANGUAGES
 from db import directory
 from db.database import Database
-from handlers.directory_ui import REASON_LABELS, category_label
+from handlers.directory_callbacks import REASON_LABELS
+from handlers.directory_ui import category_label
 from tests.unit.test_catalogs import _strings, catalog
 
 LIMIT = 32

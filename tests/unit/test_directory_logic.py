@@ -18,7 +18,8 @@ from db.directory_hours import (
     week_table,
 )
 from db.directory_text import MAX_TOKENS, match_expression, query_tokens, search_fold
-from handlers.directory_ui import format_distance, paginate
+from handlers.directory_ui import format_distance
+from handlers.ui import paginate
 
 # -- folding and queries -----------------------------------------------------------------------
 
