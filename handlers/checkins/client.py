@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -243,7 +243,11 @@ def create_router() -> Router:
     router.message.register(check_in_now, Command("checkin"))
     router.message.register(check_in_now, MenuButton(Label.CHECKIN))
     router.message.register(help_now, MenuButton(Label.HELP_NOW))
-    router.message.register(location_shared, SharingLocation.waiting, F.location | F.text)
+    router.message.register(
+        location_shared,
+        StateFilter(SharingLocation.waiting),
+        MagicData(F.event.location | F.event.text),
+    )
     router.callback_query.register(
         answer_reminder, CheckinAnswer.filter(F.answer.in_({"ok", "help"}))
     )

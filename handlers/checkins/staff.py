@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router, html
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -337,7 +338,7 @@ def create_router() -> Router:
     router.callback_query.register(show, ScheduleMenu.filter())
     router.callback_query.register(act, ScheduleAction.filter())
     router.callback_query.register(toggle_day, ScheduleDay.filter())
-    router.message.register(time_given, ScheduleInput.time)
-    router.message.register(every_n_given, ScheduleInput.every_n)
-    router.message.register(window_given, ScheduleInput.window)
+    router.message.register(time_given, StateFilter(ScheduleInput.time))
+    router.message.register(every_n_given, StateFilter(ScheduleInput.every_n))
+    router.message.register(window_given, StateFilter(ScheduleInput.window))
     return router
