@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import re
 import signal
@@ -75,6 +76,39 @@ async def echo_bot(url: str, token: str) -> None:
     await dp.start_polling(bot, handle_signals=True)
 
 
+def profiled_bot(output: str) -> None:
+    """`python -m bot run`, profiled (main thread) between SIGUSR1 and SIGUSR2."""
+    import cProfile
+
+    from bot.cli import main as bot_main
+
+    profiler = cProfile.Profile(time.thread_time)  # CPU time of the main thread, not wall
+    collections: Counter[int] = Counter()  # garbage collections by generation
+    gc_started = [0.0, 0.0]  # when the running collection started; seconds spent in all
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_started[1] += time.perf_counter() - gc_started[0]
+            collections[info["generation"]] += 1
+
+    def start(*_: object) -> None:
+        gc.callbacks.append(on_gc)
+        profiler.enable()
+
+    def stop(*_: object) -> None:
+        profiler.disable()
+        gc.callbacks.remove(on_gc)
+        profiler.dump_stats(output)
+        Path(output + ".gc").write_text(f"{dict(collections)} {gc_started[1]:.3f} s\n")
+
+    signal.signal(signal.SIGUSR1, start)
+
+    signal.signal(signal.SIGUSR2, stop)
+    sys.exit(bot_main(["run"]))
+
+
 # -- the load (this process) -------------------------------------------------------------------
 
 
@@ -86,6 +120,7 @@ class Subject:
     # chat -> (when its latest update was queued, its text), until the first reply
     sent_at: dict[int, tuple[float, str]] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    by_text: dict[str, list[float]] = field(default_factory=dict)
     replies: int = 0
     # (text sent, first line of the first reply) -> how often: to compare runs
     seen: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -95,6 +130,7 @@ class Subject:
         queued = self.sent_at.pop(chat_id, None)
         if queued is not None:  # the first reply to this chat's latest update
             self.latencies.append(time.perf_counter() - queued[0])
+            self.by_text.setdefault(queued[1], []).append(self.latencies[-1])
             self.seen[queued[1], (reply or "").split("\n")[0][:60]] += 1
 
     @property
@@ -206,7 +242,11 @@ async def main(args: argparse.Namespace) -> None:
                 "BOT_TOKEN": bot_api.token,
                 "TELEGRAM_API_URL": bot_api.base_url,
                 "DATABASE_PATH": str(workdir / "bot" / "bot.sqlite3"),
+                "BENCH_PROFILE": str(Path.cwd() / (args.profile or "-")),
             }
+            bot_argv = [sys.executable, "-m", "bot", "run"]
+            if args.profile:
+                bot_argv = [sys.executable, "-m", "bench.cpu_per_update", "--profiled-bot"]
             echo_argv = [
                 sys.executable,
                 "-m",
@@ -216,7 +256,7 @@ async def main(args: argparse.Namespace) -> None:
                 echo_api.token,
             ]
             async with (
-                child(real, [sys.executable, "-m", "bot", "run"], bot_env, workdir / "bot" / "log"),
+                child(real, bot_argv, bot_env, workdir / "bot" / "log"),
                 child(echo, echo_argv, env, workdir / "echo" / "log"),
             ):
                 people = [700_000 + n for n in range(args.people)]
@@ -244,14 +284,24 @@ async def main(args: argparse.Namespace) -> None:
                     watch_replies(subject)
                 sent = await paced(subjects, mix, people, args.rate, args.warmup, 0)
                 await answered(subjects)
+                if args.profile:
+                    real.process.send_signal(signal.SIGUSR1)  # type: ignore[union-attr]
                 before = {s.name: cpu_seconds(s.pid) for s in subjects}
+                calls_before = {s.name: len(s.api.requests) for s in subjects}
                 for subject in subjects:
                     subject.latencies.clear()
+                    subject.by_text.clear()
                     subject.replies = 0
                     subject.seen.clear()
                 sent = await paced(subjects, mix, people, args.rate, args.seconds, sent)
                 await answered(subjects)
                 after = {s.name: cpu_seconds(s.pid) for s in subjects}
+                if args.profile:
+                    real.process.send_signal(signal.SIGUSR2)  # type: ignore[union-attr]
+                calls = {
+                    s.name: Counter(m for m, _ in s.api.requests[calls_before[s.name] :])
+                    for s in subjects
+                }
 
     per_update = {name: (after[name] - before[name]) / sent for name in after}
     print(
@@ -265,6 +315,13 @@ async def main(args: argparse.Namespace) -> None:
             f"{subject.replies} replies"
         )
     if args.replies:
+        for subject in subjects:
+            print(f"  {subject.name} called: {dict(calls[subject.name])}")
+        for text, times in sorted(real.by_text.items()):
+            print(
+                f"  {text!r:26} reply p50 {statistics.median(times) * 1000:6.1f} ms, "
+                f"max {max(times) * 1000:6.1f} ms"
+            )
         for text, reply in sorted(real.seen):
             print(f"  {text!r:26} -> {reply!r}")
     print(
@@ -281,9 +338,13 @@ def cli() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="updates a second (default 20)")
     parser.add_argument("--people", type=int, default=40, help="distinct senders (default 40)")
     parser.add_argument("--replies", action="store_true", help="list the bot's replies")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the bot into FILE (pstats)")
+    parser.add_argument("--profiled-bot", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--echo", nargs=2, metavar=("URL", "TOKEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.echo:
+    if args.profiled_bot:
+        profiled_bot(os.environ["BENCH_PROFILE"])
+    elif args.echo:
         asyncio.run(echo_bot(*args.echo))
     else:
         asyncio.run(main(args))
