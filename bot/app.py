@@ -7,9 +7,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from aiogram import Bot, Dispatcher, F
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
@@ -21,10 +20,12 @@ from bot.config import Settings
 from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.middlewares.errors import ErrorReplyMiddleware
+from bot.middlewares.response_types import KeepResponseTypes
 from bot.middlewares.throttle import ThrottleMiddleware
 from bot.middlewares.user import PrivateChatsOnly, UserMiddleware
 from bot.polling import MAX_BACKOFF, DurablePolling
 from bot.rate_limit import RateLimitMiddleware
+from bot.session import JsonSession
 from db import retention
 from db.database import Database
 from db.directory_import import load_starter_once
@@ -51,12 +52,13 @@ def engine_settings(settings: Settings) -> EngineSettings:
 
 
 def create_bot(settings: Settings) -> Bot:
-    session = AiohttpSession()
+    session = JsonSession()  # parameters as one JSON body: less CPU than aiogram's form
     if settings.telegram_api_url is not None:
-        session = AiohttpSession(
+        session = JsonSession(
             api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
         )
     session.middleware(RateLimitMiddleware())
+    session.middleware(KeepResponseTypes())  # built once, not at each call
     return Bot(
         settings.token(),
         session=session,
@@ -106,7 +108,9 @@ class Application:
         # Outermost first. Every update: any failure answered with an apology,
         # its person loaded, its language set.
         dp.update.outer_middleware(ErrorReplyMiddleware(i18n))
-        dp.update.outer_middleware(PrivateChatsOnly())  # groups and channels: dropped here
+        # This is a one-to-one service: groups and channels are dropped here, in a coroutine
+        # (a synchronous filter such as F.chat.type would cost aiogram a thread hop).
+        dp.update.outer_middleware(PrivateChatsOnly())
         # One person's flood is dropped, except a cry for help.
         dp.update.outer_middleware(ThrottleMiddleware(db, i18n, exempt=is_help_request(i18n)))
         dp.update.outer_middleware(UserMiddleware(db, menus))
@@ -115,8 +119,6 @@ class Application:
         # Opening another screen ends "writing to X", so a note cannot reach the wrong person.
         dp.message.middleware(LeaveWritingOnNavigation())
         dp.callback_query.middleware(LeaveWritingOnNavigation())
-        # This is a one-to-one service: groups and channels are not served.
-        dp.message.filter(F.chat.type == "private")
 
         dp.include_routers(*feature_routers())
         register_timed_work(engine)

@@ -35,6 +35,7 @@ from aiogram.types import Update
 from bot.errors import PollingError
 from db import inbox
 from db.database import Database
+from db.fsm_storage import SQLiteStorage
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,14 @@ class DurablePolling:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, update: Update) -> None:
+        storage = self.dp.fsm.storage
+        # Conversation state read once per update, however many times it is asked for.
+        scope = (
+            storage.per_update() if isinstance(storage, SQLiteStorage) else contextlib.nullcontext()
+        )
         try:
-            await self.dp.feed_update(self.bot, update)
+            with scope:
+                await self.dp.feed_update(self.bot, update)
         except Exception as exc:  # the error middleware answers the person; this is the rest
             log.error("Update %d failed: %s", update.update_id, type(exc).__name__)
         try:

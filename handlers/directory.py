@@ -17,7 +17,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.filters import Command, CommandObject, Filter, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -610,18 +610,20 @@ def create_router() -> Router:
 
     router.message.middleware(with_searches)
     router.callback_query.middleware(with_searches)
-    not_command = F.text & ~F.text.startswith("/")
+    not_command = MagicData(F.event.text & ~F.event.text.startswith("/"))
     router.message.register(open_directory, Command("services", ignore_case=True))
     router.message.register(open_directory, MenuButton(Label.SERVICES))
     router.message.register(back_to_menu, MenuButton(BACK_TO_MENU))
     # Locations and words in another feature's conversation are left to that feature.
     mine = StateFilter(None, *Directory.__all_states__)
-    router.message.register(got_location, F.location, mine)
+    router.message.register(got_location, MagicData(F.event.location), mine)
     # Words typed instead of sharing a location are a search too (e.g. a town's name).
     router.message.register(
         search_text, StateFilter(Directory.query, Directory.location), not_command, NotAMenuLabel()
     )
-    router.message.register(report_comment, Directory.comment, not_command, NotAMenuLabel())
+    router.message.register(
+        report_comment, StateFilter(Directory.comment), not_command, NotAMenuLabel()
+    )
     router.callback_query.register(show_home, DirHome.filter())
     router.callback_query.register(show_list, DirList.filter(F.page >= 0))
     router.callback_query.register(show_card, DirCard.filter())

@@ -13,7 +13,7 @@ import logging
 import aiohttp
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Document, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -298,7 +298,7 @@ def create_router() -> Router:
     router.message.register(reports_command, Command("reports", ignore_case=True))
     # A document sent within another feature's conversation belongs to that feature.
     router.message.register(
-        import_document, F.document, StateFilter(None, *Directory.__all_states__)
+        import_document, MagicData(F.event.document), StateFilter(None, *Directory.__all_states__)
     )
     router.callback_query.register(export, DirExport.filter())
     router.callback_query.register(reports_button, DirReports.filter())

@@ -6,6 +6,7 @@ The one silence: a command addressed to another bot (`/start@other_bot`) is not 
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
+from aiogram.filters import MagicData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -73,7 +74,7 @@ async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) ->
 
 def create_router() -> Router:
     router = Router(name="fallback")
-    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unknown_command, MagicData(F.event.text.startswith("/")))
     router.message.register(unexpected_message)
     router.callback_query.register(stale_button)
     return router

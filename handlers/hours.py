@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -99,7 +99,7 @@ def create_router() -> Router:
     router = Router(name="hours")
     restrict(router, HasRole(Role.CASEWORKER))
     router.message.register(show_hours, Command("hours", ignore_case=True))
-    router.message.register(time_given, EditingHours.time)
+    router.message.register(time_given, StateFilter(EditingHours.time))
     router.callback_query.register(toggle_day, HoursDay.filter((F.day >= 0) & (F.day <= 6)))
     router.callback_query.register(ask_time, HoursTime.filter())
     return router

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import qrcode
 from aiogram import Bot, Router, html
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -216,7 +216,7 @@ def create_router() -> Router:
     restrict(router, HasRole(Role.CASEWORKER))
     router.message.register(ask_label, Command("invite", ignore_case=True))
     router.message.register(ask_label, MenuButton(Label.INVITE))
-    router.message.register(label_given, Inviting.label)
+    router.message.register(label_given, StateFilter(Inviting.label))
     router.callback_query.register(label_skipped, SkipLabel.filter(), ON_MESSAGE)
     router.callback_query.register(show_invitations, InvitationList.filter(), ON_MESSAGE)
     router.callback_query.register(revoke, InvitationRevoke.filter())

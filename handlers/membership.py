@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router, html
-from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter, MagicData
 from aiogram.types import ChatMemberUpdated
 
 from bot.i18n import N_
@@ -60,7 +60,7 @@ async def unblocked(event: ChatMemberUpdated, db: Database) -> None:
 
 def create_router() -> Router:
     router = Router(name="membership")
-    router.my_chat_member.filter(F.chat.type == "private")
+    router.my_chat_member.filter(MagicData(F.event.chat.type == "private"))
     router.my_chat_member.register(blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED))
     router.my_chat_member.register(unblocked, ChatMemberUpdatedFilter(member_status_changed=MEMBER))
     return router

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Final, Literal
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -282,7 +282,11 @@ def create_router() -> Router:
     router.message.register(check_in_now, Command("checkin", ignore_case=True))
     router.message.register(check_in_now, MenuButton(Label.CHECKIN))
     router.message.register(help_now, MenuButton(Label.HELP_NOW))
-    router.message.register(location_shared, SharingLocation.waiting, F.location | F.text)
+    router.message.register(
+        location_shared,
+        StateFilter(SharingLocation.waiting),
+        MagicData(F.event.location | F.event.text),
+    )
     for factory in (CheckinAnswer, CheckinAnswerV0):
         router.callback_query.register(answer_fine, factory.filter(F.answer == OK), ON_MESSAGE)
         router.callback_query.register(answer_help, factory.filter(F.answer == HELP), ON_MESSAGE)

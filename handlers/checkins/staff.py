@@ -11,6 +11,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -474,7 +475,7 @@ def create_router() -> Router:
     on(pause, ScheduleAction.filter(F.action == ScheduleStep.PAUSE))
     on(resume, ScheduleAction.filter(F.action == ScheduleStep.RESUME))
     on(toggle_day, ScheduleDay.filter(F.day.in_(range(7))), message)
-    router.message.register(time_given, ScheduleInput.time)
-    router.message.register(every_n_given, ScheduleInput.every_n)
-    router.message.register(window_given, ScheduleInput.window)
+    router.message.register(time_given, StateFilter(ScheduleInput.time))
+    router.message.register(every_n_given, StateFilter(ScheduleInput.every_n))
+    router.message.register(window_given, StateFilter(ScheduleInput.window))
     return router

@@ -7,7 +7,7 @@ what ends it), delivery.py the engine kind that delivers a stored message.
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 
 from bot.menu import Label, MenuButton
 from bot.roles import HasRole, restrict, staff_only
@@ -47,7 +47,9 @@ def create_router() -> Router:
     restrict(client_side, HasRole(Role.CLIENT))
     client_side.message.register(start_client_message, Command("message", ignore_case=True))
     client_side.message.register(start_client_message, MenuButton(Label.MESSAGE_OFFICER))
-    client_side.message.register(client_sends, ClientMessage.waiting, flags=KEEPS_WRITING)
+    client_side.message.register(
+        client_sends, StateFilter(ClientMessage.waiting), flags=KEEPS_WRITING
+    )
     client_side.callback_query.register(write_again, WriteAgain.filter())
     client_side.callback_query.register(done_writing, DoneWriting.filter(), flags=KEEPS_WRITING)
 
@@ -63,7 +65,9 @@ def create_router() -> Router:
         ClientMessages.filter(F.action == MessagesAction.HISTORY),
         ON_MESSAGE,
     )
-    staff_side.message.register(caseworker_sends, CaseworkerMessage.waiting, flags=KEEPS_WRITING)
+    staff_side.message.register(
+        caseworker_sends, StateFilter(CaseworkerMessage.waiting), flags=KEEPS_WRITING
+    )
 
     router.callback_query.register(cancel_writing, CancelWriting.filter(), flags=KEEPS_WRITING)
     router.include_routers(client_side, staff_side)

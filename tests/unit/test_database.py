@@ -44,6 +44,22 @@ async def test_a_rolled_back_transaction_is_not_committed_by_a_concurrent_one(db
     assert [r["v"] for r in await db.fetchall("SELECT v FROM t")] == ["kept"]
 
 
+async def test_a_single_write_waits_for_the_writer_and_is_all_or_nothing(db: Database) -> None:
+    await db.execute("CREATE TABLE t (v TEXT UNIQUE)")
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO t VALUES ('a')")
+        single = asyncio.ensure_future(db.execute("DELETE FROM t"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not single.done()  # no statement slips into another task's transaction
+    assert await single == 1
+    await db.execute("INSERT INTO t VALUES ('a')")
+    with pytest.raises(sqlite3.IntegrityError):  # the second row fails: the first goes too
+        await db.execute("INSERT INTO t SELECT 'b' UNION ALL SELECT 'a'")
+    assert [r["v"] for r in await db.fetchall("SELECT v FROM t")] == ["a"]
+    assert not db.writer.in_transaction
+
+
 async def test_foreign_keys_and_wal_are_on(db: Database) -> None:
     assert await db.fetchval("PRAGMA foreign_keys") == 1
     assert await db.fetchval("PRAGMA journal_mode") == "wal"

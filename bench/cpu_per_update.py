@@ -1,0 +1,357 @@
+"""CPU per update: the real bot beside a bare aiogram echo bot, same load, same fake Bot API.
+
+    .venv/bin/python -m bench.cpu_per_update [--seconds 20] [--rate 20] [--people 40]
+
+Each bot runs in its own process (the real one exactly as production starts it,
+`python -m bot`, with its own database in a temporary folder), polling its own instance
+of the project's fake Bot API (tests/fakeapi) served by this process. Both get the same
+text messages at the same moments, paced at `--rate` updates a second: /start, /help,
+/services, the menu's Services button, a search (/services with words) and free text,
+each person going through the mix in turn. The people have pressed Start and picked
+English beforehand, and a short warm-up at the same pace runs before the measurement,
+so start-up and first-use costs are not counted.
+
+Prints, for each bot, the CPU time its process (all its threads) used per update
+during the measured window (from /proc/<pid>/stat), the latency from queueing an update
+to the bot's first reply in that chat (p50, p99), and the ratio of the two CPU figures.
+The echo bot is aiogram's own example: one handler, `message.send_copy(chat_id)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.fakeapi import FakeBotAPI, Msg
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
+COMMAND = re.compile(r"/[A-Za-z0-9_]+")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# -- the echo bot (child process) --------------------------------------------------------------
+
+
+async def echo_bot(url: str, token: str) -> None:
+    from aiogram import Bot, Dispatcher
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.enums import ParseMode
+    from aiogram.types import Message
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(url))
+    bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message) -> None:
+        await message.send_copy(chat_id=message.chat.id)
+
+    await dp.start_polling(bot, handle_signals=True)
+
+
+def profiled_bot(output: str) -> None:
+    """`python -m bot run`, profiled (main thread) between SIGUSR1 and SIGUSR2."""
+    import cProfile
+
+    from bot.cli import main as bot_main
+
+    profiler = cProfile.Profile(time.thread_time)  # CPU time of the main thread, not wall
+    collections: Counter[int] = Counter()  # garbage collections by generation
+    gc_started = [0.0, 0.0]  # when the running collection started; seconds spent in all
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_started[1] += time.perf_counter() - gc_started[0]
+            collections[info["generation"]] += 1
+
+    def start(*_: object) -> None:
+        gc.callbacks.append(on_gc)
+        profiler.enable()
+
+    def stop(*_: object) -> None:
+        profiler.disable()
+        gc.callbacks.remove(on_gc)
+        profiler.dump_stats(output)
+        Path(output + ".gc").write_text(f"{dict(collections)} {gc_started[1]:.3f} s\n")
+
+    signal.signal(signal.SIGUSR1, start)
+
+    signal.signal(signal.SIGUSR2, stop)
+    sys.exit(bot_main(["run"]))
+
+
+# -- the load (this process) -------------------------------------------------------------------
+
+
+@dataclass
+class Subject:
+    name: str
+    api: FakeBotAPI
+    process: asyncio.subprocess.Process | None = None
+    # chat -> (when its latest update was queued, its text), until the first reply
+    sent_at: dict[int, tuple[float, str]] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    by_text: dict[str, list[float]] = field(default_factory=dict)
+    replies: int = 0
+    # (text sent, first line of the first reply) -> how often: to compare runs
+    seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def reply_seen(self, chat_id: int, reply: str | None) -> None:
+        self.replies += 1
+        queued = self.sent_at.pop(chat_id, None)
+        if queued is not None:  # the first reply to this chat's latest update
+            self.latencies.append(time.perf_counter() - queued[0])
+            self.by_text.setdefault(queued[1], []).append(self.latencies[-1])
+            self.seen[queued[1], (reply or "").split("\n")[0][:60]] += 1
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+
+@contextlib.asynccontextmanager
+async def child(
+    subject: Subject, argv: list[str], env: dict[str, str], log: Path
+) -> AsyncIterator[None]:
+    api = subject.api
+    since = api.poll_count
+    with log.open("wb") as output:
+        subject.process = await asyncio.create_subprocess_exec(
+            *argv, env=env, cwd=log.parent, stdout=output, stderr=output
+        )
+    try:
+        await api.wait_polling(timeout=120, since=since)
+        yield
+    except BaseException:
+        sys.stderr.write(log.read_text(errors="replace")[-4000:])  # noqa: ASYNC240
+        raise
+    finally:
+        if subject.process.returncode is None:
+            subject.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(subject.process.wait(), 30)
+            except TimeoutError:
+                subject.process.kill()
+                await subject.process.wait()
+
+
+def watch_replies(subject: Subject) -> None:
+    api = subject.api
+    add_message: Callable[[Msg], Msg] = api.state.add_message
+
+    def add(msg: Msg) -> Msg:
+        if msg.from_bot:
+            subject.reply_seen(msg.chat_id, msg.text)
+        return add_message(msg)
+
+    api.state.add_message = add  # type: ignore[method-assign]
+
+
+def send_text(subject: Subject, user_id: int, text: str) -> None:
+    """What FakeUser.send does, without waiting for the reaction."""
+    api = subject.api
+    msg = Msg(
+        message_id=api.state.next_message_id(user_id),
+        chat_id=user_id,
+        from_bot=False,
+        kind="text",
+        date=int(time.time()),
+    )
+    msg.text = msg.html = text
+    command = COMMAND.match(text)
+    if command is not None:
+        msg.entities = [{"type": "bot_command", "offset": 0, "length": len(command.group(0))}]
+    api.state.add_message(msg)
+    subject.sent_at[user_id] = (time.perf_counter(), text)
+    api.push_update({"message": msg.raw})
+
+
+async def paced(
+    subjects: list[Subject],
+    mix: list[str],
+    people: list[int],
+    rate: float,
+    seconds: float,
+    offset: int,
+) -> int:
+    """Sends the mix at `rate` a second for `seconds`; returns how many updates each bot got."""
+    loop = asyncio.get_running_loop()
+    total = int(rate * seconds)
+    started = loop.time()
+    for n in range(total):
+        delay = started + n / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        turn = n + offset
+        person = people[turn % len(people)]
+        text = mix[(turn // len(people) + turn) % len(mix)]
+        for subject in subjects:
+            send_text(subject, person, text)
+    return total
+
+
+async def answered(subjects: list[Subject], within: float = 30.0) -> None:
+    """Until every update sent has had its first reply (or `within` seconds)."""
+    for subject in subjects:
+        pending = subject.sent_at
+        if not await subject.api.state.wait_until(lambda: not pending, within):  # noqa: B023
+            raise AssertionError(f"{subject.name}: {len(subject.sent_at)} updates got no reply")
+
+
+async def main(args: argparse.Namespace) -> None:
+    env = os.environ | {"PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    async with FakeBotAPI() as bot_api, FakeBotAPI() as echo_api:
+        real = Subject("bot", bot_api)
+        echo = Subject("echo bot", echo_api)
+        subjects = [real, echo]
+        with tempfile.TemporaryDirectory() as folder:
+            workdir = Path(folder)
+            (workdir / "bot").mkdir()
+            (workdir / "echo").mkdir()
+            bot_env = env | {
+                "BOT_TOKEN": bot_api.token,
+                "TELEGRAM_API_URL": bot_api.base_url,
+                "DATABASE_PATH": str(workdir / "bot" / "bot.sqlite3"),
+                "BENCH_PROFILE": str(Path.cwd() / (args.profile or "-")),
+            }
+            bot_argv = [sys.executable, "-m", "bot", "run"]
+            if args.profile:
+                bot_argv = [sys.executable, "-m", "bench.cpu_per_update", "--profiled-bot"]
+            echo_argv = [
+                sys.executable,
+                "-m",
+                "bench.cpu_per_update",
+                "--echo",
+                echo_api.base_url,
+                echo_api.token,
+            ]
+            async with (
+                child(real, bot_argv, bot_env, workdir / "bot" / "log"),
+                child(echo, echo_argv, env, workdir / "echo" / "log"),
+            ):
+                people = [700_000 + n for n in range(args.people)]
+
+                # Everyone has pressed Start and picked English (the bot's menu is set).
+                async def first_contact(user_id: int) -> None:
+                    person = bot_api.user(user_id)
+                    await person.start()
+                    await person.wait_for(lambda m: "English" in m.button_texts, 30)
+                    await person.press("English")
+                    await person.wait_for(lambda m: m.reply_markup is not None, 30)
+                    await echo_api.user(user_id).send("hello")
+
+                await asyncio.gather(*(first_contact(user_id) for user_id in people))
+                # Their command menus and the last answers may still be held by the bot's
+                # rate limiter: let them go out before anything is measured.
+                await bot_api.wait_idle(quiet=1.5, timeout=60)
+                services = bot_api.user(people[0]).reply_buttons()[0][0]  # the menu's first button
+                mix = [
+                    "/start",
+                    "/help",
+                    "/services",
+                    services,
+                    "/services passport",
+                    "I am fine, thank you",
+                ]
+                for subject in subjects:
+                    watch_replies(subject)
+                sent = await paced(subjects, mix, people, args.rate, args.warmup, 0)
+                await answered(subjects)
+                if args.profile:
+                    real.process.send_signal(signal.SIGUSR1)  # type: ignore[union-attr]
+                before = {s.name: cpu_seconds(s.pid) for s in subjects}
+                calls_before = {s.name: len(s.api.requests) for s in subjects}
+                for subject in subjects:
+                    subject.latencies.clear()
+                    subject.by_text.clear()
+                    subject.replies = 0
+                    subject.seen.clear()
+                sent = await paced(subjects, mix, people, args.rate, args.seconds, sent)
+                await answered(subjects)
+                after = {s.name: cpu_seconds(s.pid) for s in subjects}
+                if args.profile:
+                    real.process.send_signal(signal.SIGUSR2)  # type: ignore[union-attr]
+                calls = {
+                    s.name: Counter(m for m, _ in s.api.requests[calls_before[s.name] :])
+                    for s in subjects
+                }
+
+    per_update = {name: (after[name] - before[name]) / sent for name in after}
+    print(
+        f"{sent} updates at {args.rate:g}/s over {args.seconds:g} s, {args.people} people, mix: {len(mix)} texts"
+    )
+    for subject in subjects:
+        lat = subject.latencies
+        print(
+            f"{subject.name:9}: {per_update[subject.name] * 1000:5.2f} ms CPU per update, "
+            f"reply p50 {statistics.median(lat) * 1000:5.1f} ms, p99 {percentile(lat, 0.99) * 1000:5.1f} ms, "
+            f"{subject.replies} replies"
+        )
+    if args.replies:
+        for subject in subjects:
+            print(f"  {subject.name} called: {dict(calls[subject.name])}")
+        for text, times in sorted(real.by_text.items()):
+            print(
+                f"  {text!r:26} reply p50 {statistics.median(times) * 1000:6.1f} ms, "
+                f"max {max(times) * 1000:6.1f} ms"
+            )
+        for text, reply in sorted(real.seen):
+            print(f"  {text!r:26} -> {reply!r}")
+    print(
+        f"ratio    : {per_update['bot'] / per_update['echo bot']:.2f}x the echo bot's CPU per update"
+    )
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured load (default 20)")
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="unmeasured load first (default 3)"
+    )
+    parser.add_argument("--rate", type=float, default=20.0, help="updates a second (default 20)")
+    parser.add_argument("--people", type=int, default=40, help="distinct senders (default 40)")
+    parser.add_argument("--replies", action="store_true", help="list the bot's replies")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the bot into FILE (pstats)")
+    parser.add_argument("--profiled-bot", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--echo", nargs=2, metavar=("URL", "TOKEN"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.profiled_bot:
+        profiled_bot(os.environ["BENCH_PROFILE"])
+    elif args.echo:
+        asyncio.run(echo_bot(*args.echo))
+    else:
+        asyncio.run(main(args))
+
+
+if __name__ == "__main__":
+    cli()
