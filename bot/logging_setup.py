@@ -7,7 +7,9 @@ Whatever LOG_LEVEL says:
   masks the configured token and anything shaped like a Telegram token in the
   rendered message and in the formatted traceback (aiohttp puts request URLs,
   which carry the token, into its exceptions); our handler's `RedactingFormatter`
-  masks the final line once more.
+  masks the final line once more;
+- a traceback keeps its frames and exception types but not the exceptions' messages:
+  a Telegram error or a KeyError can quote what a person wrote (`withhold_messages`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 from typing import TextIO
 from urllib.parse import quote
 
@@ -30,6 +34,30 @@ QUIET_LOGGERS = {
     "aiosqlite": "logs every SQL statement with its parameters at DEBUG",
     "asyncio": "debug mode reports slow callbacks with their arguments",
 }
+
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+
+def withhold_messages(exc_info: ExcInfo) -> str:
+    """A traceback as Python prints it (chained exceptions included), each exception's
+    message replaced by «(message withheld)»."""
+    exc = exc_info[1]
+    if exc is None:
+        return ""
+    chain: list[BaseException] = []
+    while exc is not None and all(exc is not seen for seen in chain):
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    parts: list[str] = []
+    for one in reversed(chain):
+        if parts:
+            parts.append("\nDuring the handling of the above, another exception occurred:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(one.__traceback__))
+        kind = type(one)
+        parts.append(f"{kind.__module__}.{kind.__qualname__}: (message withheld)\n")
+    return "".join(parts).rstrip("\n")
 
 
 class Redactor:
@@ -58,7 +86,6 @@ class TokenFilter(logging.Filter):
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
         self._redact = redact
-        self._formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -69,7 +96,7 @@ class TokenFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
-            record.exc_text = self._formatter.formatException(record.exc_info)
+            record.exc_text = withhold_messages(record.exc_info)
         if record.exc_text:
             record.exc_text = self._redact(record.exc_text)
         if record.stack_info:
