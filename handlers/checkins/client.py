@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Final, Literal
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -178,18 +180,24 @@ async def answer_fine(
 
 async def answer_help(
     query: CallbackQuery,
-    message: Message,
     callback_data: CheckinAnswer,
     user: User,
     db: Database,
     engine: Engine,
+    bot: Bot,
     callback_answer: CallbackAnswer,
     event_update: Update,
 ) -> None:
-    if not await _own_reminder(message, callback_data, user, db):
+    """Works on a reminder of any age: one older than about 48 hours arrives without an
+    editable message, and a person asking for help is never turned away for that."""
+    checkin = await checkins.get(db, callback_data.checkin_id)
+    if checkin is None or checkin.client_id != user.telegram_id:
         refuse_inactive(callback_answer)
         return
-    await ask_for_help(message, user, db, engine, event_update.update_id)
+    if isinstance(query.message, Message):
+        with suppress(TelegramBadRequest):  # already without buttons, or too old to edit
+            await query.message.edit_reply_markup(reply_markup=None)
+    await ask_for_help(bot, user, db, engine, event_update.update_id)
 
 
 async def check_in_now(
@@ -215,12 +223,12 @@ async def check_in_now(
 
 
 async def help_now(
-    message: Message, user: User, db: Database, engine: Engine, event_update: Update
+    message: Message, user: User, db: Database, engine: Engine, bot: Bot, event_update: Update
 ) -> None:
     if await clients.get(db, user.telegram_id) is None:  # never linked: nobody to alert
         await message.answer(emergency_numbers(), reply_markup=main_menu(user))
         return
-    await ask_for_help(message, user, db, engine, event_update.update_id)
+    await ask_for_help(bot, user, db, engine, event_update.update_id)
 
 
 async def consent_given(
@@ -289,6 +297,6 @@ def create_router() -> Router:
     )
     for factory in (CheckinAnswer, CheckinAnswerV0):
         router.callback_query.register(answer_fine, factory.filter(F.answer == OK), ON_MESSAGE)
-        router.callback_query.register(answer_help, factory.filter(F.answer == HELP), ON_MESSAGE)
+        router.callback_query.register(answer_help, factory.filter(F.answer == HELP))
     router.callback_query.register(consent_given, LocationConsent.filter(), ON_MESSAGE)
     return router

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiogram import html
-from aiogram.types import Message
+from aiogram import Bot, html
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
@@ -79,10 +78,9 @@ def _alert_key(checkin_id: int, recipient_id: int) -> str:
     return f"checkin-help:{checkin_id}:{recipient_id}"
 
 
-async def ask_for_help(
-    message: Message, user: User, db: Database, engine: Engine, update_id: int
-) -> None:
-    """Records the help answer and stores its alerts in one transaction, then answers."""
+async def ask_for_help(bot: Bot, user: User, db: Database, engine: Engine, update_id: int) -> None:
+    """Records the help answer and stores its alerts in one transaction, then answers in
+    the client's chat (a reminder pressed days later has no message left to answer under)."""
     path = await route(db, user.telegram_id)
     now = utcnow()
     async with db.transaction() as conn:
@@ -113,7 +111,9 @@ async def ask_for_help(
         text = _(
             "Your officer cannot be reached in the bot right now, so the programme administrators have been alerted."
         )
-    await message.answer(text + "\n\n" + emergency_numbers(), reply_markup=main_menu(user))
+    await bot.send_message(
+        user.telegram_id, text + "\n\n" + emergency_numbers(), reply_markup=main_menu(user)
+    )
 
 
 # -- the engine kind -----------------------------------------------------------------------

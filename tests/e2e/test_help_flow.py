@@ -44,6 +44,28 @@ async def test_the_officer_is_alerted_and_the_client_sees_the_emergency_numbers(
     assert app.api.outgoing(ADMIN_ID) == []
 
 
+async def test_help_pressed_on_a_reminder_days_old_still_alerts_the_officer(
+    app: BotUnderTest,
+) -> None:
+    """Telegram sends a press on a message older than ~48 hours without the message (an
+    InaccessibleMessage): the alert must not depend on being able to edit it."""
+    officer = await app.caseworker(1105, "Officer")
+    person = await join(app, officer, 1106)
+    await person.command("checkin")
+    checkin_id = await app.db.fetchval("SELECT max(id) FROM checkins WHERE client_id = 1106")
+    replies = await person.press_data(
+        CheckinAnswer(checkin_id=int(checkin_id), answer="help").pack(),
+        message_id=person.bot_messages[-1].message_id,
+        inaccessible=True,
+    )
+    text = "\n".join(r.text or "" for r in replies)
+    assert "Your officer has been alerted" in text
+    assert EMERGENCY in text
+    await officer.wait_for("pressed «I need help»")
+    await app.settle()
+    assert await help_rows(app) == [(1105, "sent", None)]
+
+
 async def test_an_archived_client_pressing_an_old_help_button_reaches_the_administrators(
     app: BotUnderTest,
 ) -> None:

@@ -280,8 +280,12 @@ class FakeUser:
         *,
         timeout: float | None = None,
         quiet: float | None = None,
+        inaccessible: bool = False,
     ) -> list[Msg]:
-        """Send a callback query with arbitrary (forged/tampered) data, as a modified client could."""
+        """Send a callback query with arbitrary (forged/tampered) data, as a modified client could.
+
+        `inaccessible`: as Telegram sends a press on a message older than about 48 hours,
+        with only the message's chat and id (date 0): the bot can no longer edit it."""
         if message_id is None:
             target = self._latest_inline()
             if target is None:
@@ -291,10 +295,16 @@ class FakeUser:
             if found is None or not found.from_bot:
                 raise AssertionError(f"no bot message #{message_id} in chat {self.id}")
             target = found
-        return await self._callback(target, data, timeout, quiet)
+        return await self._callback(target, data, timeout, quiet, inaccessible=inaccessible)
 
     async def _callback(
-        self, msg: Msg, data: str, within: float | None, quiet: float | None
+        self,
+        msg: Msg,
+        data: str,
+        within: float | None,
+        quiet: float | None,
+        *,
+        inaccessible: bool = False,
     ) -> list[Msg]:
         self._mark()
         query_id = str(secrets.randbits(62))
@@ -303,7 +313,11 @@ class FakeUser:
         query = {
             "id": query_id,
             "from": self.record.as_user(),
-            "message": msg.raw,
+            "message": (
+                {"chat": msg.raw["chat"], "message_id": msg.message_id, "date": 0}
+                if inaccessible
+                else msg.raw
+            ),
             "chat_instance": str(self.id * 7919 % 10**12),  # stable per chat, like Telegram's
             "data": data,
         }
