@@ -254,79 +254,37 @@ async def open_card(
         await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
-async def _set_status(
-    query: CallbackQuery,
-    client_id: int,
-    status: str,
-    user: User,
-    db: Database,
-    i18n: I18n,
-    settings: Settings,
-    engine: Engine,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    client = await owned_client(client_id, user, db, callback_answer)
-    if client is None:
-        return
-    await set_client_status(db, engine, settings, client.telegram_id, user.telegram_id, status)
-    callback_answer.text = (
-        _("Archived.") if status == "archived" else _("Restored to your caseload.")
-    )
-    fresh = await clients.get(db, client.telegram_id)
-    if fresh is not None:
-        text, markup = await render_card(fresh, user, db, i18n.current_locale, settings)
-        await edit_or_send(query, bot, text, markup)
+def _set_status(status: str) -> Callable[..., Awaitable[None]]:
+    """Archive or restore from the card; the card is shown again."""
+
+    async def handler(
+        query: CallbackQuery,
+        callback_data: ClientAction,
+        user: User,
+        db: Database,
+        i18n: I18n,
+        settings: Settings,
+        engine: Engine,
+        bot: Bot,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        client = await owned_client(callback_data.client_id, user, db, callback_answer)
+        if client is None:
+            return
+        await set_client_status(db, engine, settings, client.telegram_id, user.telegram_id, status)
+        callback_answer.text = (
+            _("Archived.") if status == "archived" else _("Restored to your caseload.")
+        )
+        fresh = await clients.get(db, client.telegram_id)
+        if fresh is not None:
+            text, markup = await render_card(fresh, user, db, i18n.current_locale, settings)
+            await edit_or_send(query, bot, text, markup)
+
+    return handler
 
 
-async def archive(
-    query: CallbackQuery,
-    callback_data: ClientAction,
-    user: User,
-    db: Database,
-    i18n: I18n,
-    settings: Settings,
-    engine: Engine,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    await _set_status(
-        query,
-        callback_data.client_id,
-        "archived",
-        user,
-        db,
-        i18n,
-        settings,
-        engine,
-        bot,
-        callback_answer,
-    )
-
-
-async def restore(
-    query: CallbackQuery,
-    callback_data: ClientAction,
-    user: User,
-    db: Database,
-    i18n: I18n,
-    settings: Settings,
-    engine: Engine,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    await _set_status(
-        query,
-        callback_data.client_id,
-        "active",
-        user,
-        db,
-        i18n,
-        settings,
-        engine,
-        bot,
-        callback_answer,
-    )
+archive = _set_status("archived")
+restore = _set_status("active")
 
 
 def create_router() -> Router:

@@ -6,7 +6,7 @@ Callback data, the draft kept between steps and the screens: schedule_ui.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -260,109 +260,35 @@ async def ask_window(
     )
 
 
-async def _change(
-    query: CallbackQuery,
-    client_id: int,
+def _change(
     change: Callable[[CheckinSchedule], CheckinSchedule],
-    user: User,
-    db: Database,
-    engine: Engine,
-    settings: Settings,
-    i18n: I18n,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    """Saved at once, and the screen shown again."""
-    found = await _existing(client_id, user, db, callback_answer)
-    if found is None:
-        return
-    client, schedule = found
-    await _save(change(schedule), client, db, engine, settings)
-    await edit_or_send(query, bot, *await _screen(client, db, settings, i18n))
+) -> Callable[..., Awaitable[None]]:
+    """A button that changes the saved schedule at once and shows the screen again."""
+
+    async def handler(
+        query: CallbackQuery,
+        callback_data: ScheduleAction,
+        user: User,
+        db: Database,
+        engine: Engine,
+        settings: Settings,
+        i18n: I18n,
+        bot: Bot,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        found = await _existing(callback_data.client_id, user, db, callback_answer)
+        if found is None:
+            return
+        client, schedule = found
+        await _save(change(schedule), client, db, engine, settings)
+        await edit_or_send(query, bot, *await _screen(client, db, settings, i18n))
+
+    return handler
 
 
-async def toggle_location(
-    query: CallbackQuery,
-    callback_data: ScheduleAction,
-    user: User,
-    db: Database,
-    engine: Engine,
-    settings: Settings,
-    i18n: I18n,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    def flip(schedule: CheckinSchedule) -> CheckinSchedule:
-        return schedule.with_changes(request_location=not schedule.request_location)
-
-    await _change(
-        query,
-        callback_data.client_id,
-        flip,
-        user,
-        db,
-        engine,
-        settings,
-        i18n,
-        bot,
-        callback_answer,
-    )
-
-
-async def pause(
-    query: CallbackQuery,
-    callback_data: ScheduleAction,
-    user: User,
-    db: Database,
-    engine: Engine,
-    settings: Settings,
-    i18n: I18n,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    def paused(schedule: CheckinSchedule) -> CheckinSchedule:
-        return schedule.with_changes(paused=True)
-
-    await _change(
-        query,
-        callback_data.client_id,
-        paused,
-        user,
-        db,
-        engine,
-        settings,
-        i18n,
-        bot,
-        callback_answer,
-    )
-
-
-async def resume(
-    query: CallbackQuery,
-    callback_data: ScheduleAction,
-    user: User,
-    db: Database,
-    engine: Engine,
-    settings: Settings,
-    i18n: I18n,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    def running(schedule: CheckinSchedule) -> CheckinSchedule:
-        return schedule.with_changes(paused=False)
-
-    await _change(
-        query,
-        callback_data.client_id,
-        running,
-        user,
-        db,
-        engine,
-        settings,
-        i18n,
-        bot,
-        callback_answer,
-    )
+toggle_location = _change(lambda s: s.with_changes(request_location=not s.request_location))
+pause = _change(lambda s: s.with_changes(paused=True))
+resume = _change(lambda s: s.with_changes(paused=False))
 
 
 # -- typed answers -------------------------------------------------------------------------
