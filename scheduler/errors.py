@@ -27,6 +27,8 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
+from core.telegram import unreachable_reason
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -35,19 +37,6 @@ class Verdict:
     retry_after: float | None = None  # seconds Telegram asked for; None = our backoff
     unreachable: str | None = None  # why the person cannot be reached (403)
     ambiguous: bool = False  # the message may have been delivered anyway
-
-
-_FORBIDDEN_REASONS = (
-    ("blocked", "blocked"),
-    ("deactivated", "deactivated"),
-    ("initiate conversation", "not_started"),
-    ("kicked", "kicked"),
-)
-
-
-def unreachable_reason(description: str) -> str:
-    text = description.lower()
-    return next((code for needle, code in _FORBIDDEN_REASONS if needle in text), "forbidden")
 
 
 # What a send can raise that says something about delivery (anything else is a bug).

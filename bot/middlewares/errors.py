@@ -18,8 +18,8 @@ from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import N_, pick_language
+from core.telegram import unreachable_reason
 from db.users import User
-from scheduler.errors import unreachable_reason
 
 log = logging.getLogger(__name__)
 
