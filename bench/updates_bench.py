@@ -7,7 +7,7 @@ at once, written in group chats, so the bot drops each one in its first middlewa
 without a reply: what is measured is the path every update takes (fetch, store, handle,
 delete), not Telegram's 30 messages a second, which caps any run that answers. Prints
 updates handled per second and the latency from queueing to "handled" (p50, p99), with
-the inbox as built, and with its two writes (store a batch, delete a handled row)
+the inbox as built, and with its two writes (store a batch, delete handled rows)
 replaced by no-ops: the difference is the price of durability.
 """
 
@@ -37,12 +37,12 @@ async def run(
     updates: int, people: int, durable: bool, workdir: Path
 ) -> tuple[float, float, float]:
     store: Callable[[Database, Sequence[tuple[int, str]]], Awaitable[None]] = inbox.store
-    done: Callable[[Database, int], Awaitable[None]] = inbox.done
+    done: Callable[[Database, Sequence[int]], Awaitable[None]] = inbox.done
 
     async def no_store(db: Database, batch: Sequence[tuple[int, str]]) -> None:
         return None
 
-    async def no_done(db: Database, update_id: int) -> None:
+    async def no_done(db: Database, update_ids: Sequence[int]) -> None:
         return None
 
     if not durable:  # bot/polling.py looks these up on the module at each call

@@ -65,16 +65,31 @@ _LAYOUT: tuple[tuple[tuple[str, Callable[[User], bool]], ...], ...] = (
 )
 
 
+# Menus already built, by their texts: a few per language (one per kind of person). A markup
+# is never modified once built, so one object serves every reply.
+_MENUS: dict[tuple[object, ...], ReplyKeyboardMarkup] = {}
+
+
 def main_menu(user: User) -> ReplyKeyboardMarkup:
-    rows = [
-        [KeyboardButton(text=_(label)) for label, shown in row if shown(user)] for row in _LAYOUT
-    ]
-    return ReplyKeyboardMarkup(
-        keyboard=[row for row in rows if row],
-        resize_keyboard=True,
-        is_persistent=True,
-        input_field_placeholder=_("Choose from the menu"),
+    rows = tuple(
+        row
+        for row in (tuple(_(label) for label, shown in row if shown(user)) for row in _LAYOUT)
+        if row
     )
+    placeholder = _("Choose from the menu")
+    key = (rows, placeholder)
+    menu = _MENUS.get(key)
+    if menu is None:
+        menu = ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=text) for text in row] for row in rows],
+            resize_keyboard=True,
+            is_persistent=True,
+            input_field_placeholder=placeholder,
+        )
+        if len(_MENUS) >= 64:  # cannot happen with fixed labels; a bound all the same
+            _MENUS.clear()
+        _MENUS[key] = menu
+    return menu
 
 
 class MenuButton(Filter):

@@ -3,7 +3,9 @@
 aiogram's own polling confirms a batch (the next getUpdates offset) while its handlers may
 still be running, so a crash mid-handler loses the update. Here each fetched batch is
 written to the `inbox` table (db/inbox.py) before the next getUpdates is sent; each update
-is handled in its own task (as aiogram does) and its row deleted when the handler is done.
+is handled in its own task (as aiogram does) and its row deleted once the handler is done,
+with the others handled within `DONE_DELAY` (one write for several updates; a crash in
+that short time hands those few to the next start, which handles them again).
 At start, rows a dead process left behind are handled again before polling resumes from
 the stored offset (so Telegram never hands back an update that was already handled).
 Handlers that write are idempotent under such a replay (a relayed message and a check-in
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
 # Another process polling the same token (409) this many times in a row: stop, it will not heal.
 MAX_CONFLICTS = 5
+# Handled updates' rows are deleted together, this long after the first of them is handled.
+DONE_DELAY = 0.5
 
 
 class DurablePolling:
@@ -62,6 +66,8 @@ class DurablePolling:
         self.retry_base = retry_base
         self.on_handled: list[Callable[[int], None]] = []  # update ids, once handled (tests)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[int] = []  # handled, rows not deleted yet
+        self._deleting: asyncio.Task[None] | None = None  # deletes them after DONE_DELAY
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._running = False
@@ -92,6 +98,10 @@ class DurablePolling:
                 for task in list(self._tasks):
                     task.cancel()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+                self._stop.set()  # a pending delete goes at once
+                if self._deleting is not None:
+                    await asyncio.gather(self._deleting, return_exceptions=True)
+                await self._delete_done()
                 await self.bot.session.close()
                 self._running = False
                 self._stopped.set()
@@ -107,7 +117,9 @@ class DurablePolling:
         return len(self._tasks)
 
     async def wait_handled(self) -> None:
-        """Returns once every update taken so far is handled and marked (bound it with a timeout)."""
+        """Returns once every update taken so far is handled (bound it with a timeout).
+
+        Their rows are deleted within DONE_DELAY, and at the latest when `run` returns."""
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
@@ -146,12 +158,23 @@ class DurablePolling:
                 await self.dp.feed_update(self.bot, update)
         except Exception as exc:  # the error middleware answers the person; this is the rest
             log.error("Update %d failed: %s", update.update_id, type(exc).__name__)
-        try:
-            await inbox.done(self.db, update.update_id)
-        except Exception as exc:
-            log.error("Could not mark update %d handled: %s", update.update_id, type(exc).__name__)
+        self._done.append(update.update_id)
+        if self._deleting is None:
+            self._deleting = asyncio.create_task(self._delete_done_later())
         for hook in self.on_handled:
             hook(update.update_id)
+
+    async def _delete_done_later(self) -> None:
+        await self.sleep(DONE_DELAY)  # at once when stopping
+        self._deleting = None
+        await self._delete_done()
+
+    async def _delete_done(self) -> None:
+        handled, self._done = self._done, []
+        try:
+            await inbox.done(self.db, handled)
+        except Exception as exc:  # the rows stay: handled again at the next start
+            log.error("Could not mark %d updates handled: %s", len(handled), type(exc).__name__)
 
     # -- fetching ------------------------------------------------------------------------------
 

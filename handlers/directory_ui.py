@@ -152,21 +152,39 @@ def home_text(total: int) -> str:
     )
 
 
+# Home keyboards already built, by what their buttons show: every /services draws one of
+# a few (one per language and role while the directory does not change). A markup is never
+# modified once built, so one object serves every reply.
+_HOME_KEYBOARDS: dict[tuple[object, ...], InlineKeyboardMarkup] = {}
+_HOME_KEYBOARDS_KEPT = 32  # more keys than that means the directory changed: start afresh
+
+
 def home_keyboard(categories: Sequence[Category], language: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for category in categories:
-        if category.count:
-            builder.row(
-                InlineKeyboardButton(
-                    text=f"{category_label(category, language)} ({category.count})",
-                    callback_data=DirList(cat=category.id).pack(),
-                )
-            )
-    builder.row(
-        InlineKeyboardButton(text=_("🔍 Search"), callback_data=DirAskSearch().pack()),
-        InlineKeyboardButton(text=_("📍 Nearest to me"), callback_data=DirNear().pack()),
+    shown = tuple(
+        (category.id, f"{category_label(category, language)} ({category.count})")
+        for category in categories
+        if category.count
     )
-    return builder.as_markup()
+    search, nearest = _("🔍 Search"), _("📍 Nearest to me")
+    key = (shown, search, nearest)
+    markup = _HOME_KEYBOARDS.get(key)
+    if markup is None:
+        # Built as plain lists: InlineKeyboardBuilder deep-copies every button on as_markup.
+        rows = [
+            [InlineKeyboardButton(text=text, callback_data=DirList(cat=category_id).pack())]
+            for category_id, text in shown
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(text=search, callback_data=DirAskSearch().pack()),
+                InlineKeyboardButton(text=nearest, callback_data=DirNear().pack()),
+            ]
+        )
+        markup = InlineKeyboardMarkup(inline_keyboard=rows)
+        if len(_HOME_KEYBOARDS) >= _HOME_KEYBOARDS_KEPT:
+            _HOME_KEYBOARDS.clear()
+        _HOME_KEYBOARDS[key] = markup
+    return markup
 
 
 def places_text(category: Category, language: str) -> str:
