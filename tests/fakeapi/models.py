@@ -115,6 +115,11 @@ class Msg:
     raw: JsonDict = field(default_factory=dict)  # the Bot API Message object, refreshed on edits
 
     @property
+    def body(self) -> str:
+        """The text (of a media message: the caption) as the person reads it; "" if none."""
+        return self.text or ""
+
+    @property
     def caption(self) -> str | None:
         return None if self.kind == "text" else self.text
 
