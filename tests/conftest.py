@@ -16,7 +16,7 @@ from bot.i18n import CatalogI18n
 from db.database import Database
 from db.migrate import migrate
 from tests.fakeapi import FakeBotAPI
-from tests.harness import BotUnderTest, start_bot
+from tests.harness import BotUnderTest, seeded_database, start_bot
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -47,9 +47,11 @@ def _built_once_per_run() -> Iterator[None]:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database (a copy of one migrated once per run), empty otherwise."""
+    await seeded_database(tmp_path / "test.sqlite3", starter=False)
     database = Database(tmp_path / "test.sqlite3")
     await database.connect()
-    await migrate(database)
+    await migrate(database)  # nothing to do: kept so that the fixture says what it gives
     yield database
     await database.close()
 

@@ -11,9 +11,13 @@ Two lanes, one vocabulary (`app.user(...)`, `person.press(...)`, `person.send(..
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +34,8 @@ from bot.middlewares.throttle import ThrottleMiddleware
 from bot.rate_limit import RateLimitMiddleware
 from db.clock import to_db
 from db.database import Database
+from db.directory_import import load_starter_once
+from db.migrate import migrate
 from db.staff import add_caseworker
 from tests.fakeapi import FakeBotAPI, FakeUser, LocalSession, count_waiting_requests
 from tests.fakeapi.direct import IN_PROCESS_URL, DirectSession
@@ -38,6 +44,48 @@ from tests.fakeapi.models import JsonDict
 log = logging.getLogger(__name__)
 
 ADMIN_ID = 900_001
+
+
+_templates: dict[bool, Path] = {}
+
+
+async def seeded_database(path: Path, *, starter: bool) -> None:
+    """Put at `path` a copy of a database migrated once per test run.
+
+    With `starter`, the national directory entries are loaded too: the state the
+    application's first start leaves (migrations, then the starter entries once), which
+    its start-up then finds done. A file copy costs a fraction of running the migrations.
+    """
+    template = _templates.get(starter)
+    if template is None:
+        folder = Path(tempfile.mkdtemp(prefix="jana-jol-tests-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / ("started.sqlite3" if starter else "migrated.sqlite3")
+        database = Database(template)
+        await database.connect()
+        try:
+            await migrate(database)
+            if starter:
+                await load_starter_once(database)
+        finally:
+            await database.close()
+        _templates[starter] = template
+    _copy_database(template, path)
+
+
+def _copy_database(template: Path, path: Path) -> None:
+    assert not Path(f"{template}-wal").exists()  # closed: all of it is in the one file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+
+
+async def create_app(api: FakeBotAPI, tmp_path: Path, **overrides: Any) -> Application:
+    """The application as `python -m bot` builds it, on a copy of an already started database
+    (unless the test put a database there first)."""
+    settings = test_settings(api, tmp_path, **overrides)
+    if not os.path.exists(settings.database_path):  # noqa: ASYNC240 - a local stat, at set-up
+        await seeded_database(settings.database_path, starter=True)
+    return await Application.create(settings)
 
 
 # Messages a second overall in relaxed tests, for the bot's limiter and the fake's alike.
@@ -220,7 +268,7 @@ async def start_bot(
 
     Per-chat pacing and the per-person throttle are relaxed unless `production_limits`.
     """
-    app = await Application.create(test_settings(api, tmp_path, **overrides))
+    app = await create_app(api, tmp_path, **overrides)
     use_session(app.bot, LocalSession(api=TelegramAPIServer.from_base(api.base_url)))
     # The bot tells the fake when it has finished each update, so users wait for that.
     api.state.tracks_handling = True
@@ -264,7 +312,7 @@ async def start_inproc(
     """
     if not api.base_url:
         api.base_url = IN_PROCESS_URL
-    app = await Application.create(test_settings(api, tmp_path, **overrides))
+    app = await create_app(api, tmp_path, **overrides)
     use_session(app.bot, DirectSession(api))
     count_waiting_requests(app.bot, api)
     if not production_limits:
