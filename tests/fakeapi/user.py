@@ -4,8 +4,11 @@
 """A simulated human in a private chat with the bot.
 
 Every action builds the Update a real client would cause, queues it for
-getUpdates and waits until the bot has reacted, then returns the bot's new
-messages in this chat.
+getUpdates (in process: hands it to the dispatcher at once, see State.deliver)
+and waits until the bot has reacted, then returns the bot's new messages in
+this chat. A bot wired by tests/harness.py reports each update handled, so
+"reacted" means handled with no request of its own still open; for a bot that
+does not report (a child process), a quiet spell of ``quiet`` seconds.
 """
 
 from __future__ import annotations
