@@ -77,6 +77,11 @@ class CallbackAnswer:
     url: str | None
     cache_time: int
 
+    @property
+    def body(self) -> str:
+        """The notice text shown to the person; "" when the answer only stopped the spinner."""
+        return self.text or ""
+
 
 @dataclass(eq=False, repr=False)
 class Msg:
