@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,39 +15,9 @@ from handlers.messaging.callbacks import ClientMessages, MessagesAction
 from tests.fakeapi import FakeUser, Msg
 from tests.harness import BotUnderTest
 
-LINK = re.compile(r"https://t\.me/jana_jol_test_bot\?start=([A-Za-z0-9_-]+)")
-
-
-async def invite(caseworker: FakeUser, label: str | None = "Case 17/2026") -> str:
-    await caseworker.command("invite")
-    replies = await caseworker.send(label) if label else await caseworker.press("Skip")
-    [card] = [m for m in replies if m.kind == "photo"]
-    assert card.document is not None
-    assert card.document.startswith(b"\x89PNG")  # the printable QR code
-    match = LINK.search(card.text or "")
-    assert match, card.text
-    token = match.group(1)
-    assert len(token) >= 22  # 128 bits of randomness
-    return token
-
-
-async def join(
-    app: BotUnderTest,
-    caseworker: FakeUser,
-    client_id: int,
-    language: str = "en",
-    label: str = "Case 17/2026",
-) -> FakeUser:
-    token = await invite(caseworker, label)
-    person = app.user(client_id, language_code=language, first_name="Arman")
-    await person.start(token)
-    await person.press(
-        {"en": "✅ I agree", "ru": "✅ Даю согласие", "kk": "✅ Келісемін"}[language]
-    )
-    # The caseworker's notice comes through the engine: wait for it, so it does not land
-    # among the replies of the test's next step.
-    await caseworker.wait_for(lambda m: "✅" in (m.text or "") and "accepted" in (m.text or ""))
-    return person
+# Re-exported: tests written before the helpers moved to tests/harness.py import them here.
+from tests.harness import invite as invite
+from tests.harness import join as join
 
 
 async def test_invited_person_joins_consents_and_both_sides_exchange_messages(

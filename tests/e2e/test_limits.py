@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.rate_limit import ChatPace, RateLimitMiddleware
 from db import users
 from handlers.ui import send_parts
 from tests.fakeapi import FakeBotAPI, FakeUser
-from tests.harness import BotUnderTest, start_bot
+from tests.harness import BotUnderTest, join, start_bot
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a minute."
 SLOW_DOWN = "Too many messages at once; please wait a few seconds."
@@ -26,6 +27,17 @@ async def app(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[BotUnderTest]:
     """The bot with the production pace per chat and throttle (other tests relax them)."""
     async with start_bot(api, tmp_path, production_limits=True) as running:
         yield running
+
+
+def unpaced_chats(app: BotUnderTest) -> None:
+    """Replies to one chat go out at once, the throttle and the 30/s staying as deployed.
+
+    For the flood tests: they are about which updates the throttle lets through, and
+    Telegram's pace in the flooder's chat (a reply a second) would only make them wait.
+    """
+    for middleware in app.app.bot.session.middleware:
+        if isinstance(middleware, RateLimitMiddleware):
+            middleware.chats = ChatPace(burst=middleware.chats.burst, interval=0.001)
 
 
 def no_apology(person: FakeUser) -> bool:
@@ -152,6 +164,7 @@ async def test_a_reply_in_six_parts_arrives_in_order_and_paced(app: BotUnderTest
 async def test_a_flooding_account_is_throttled_and_others_are_served_promptly(
     app: BotUnderTest,
 ) -> None:
+    unpaced_chats(app)
     flooder, other = await app.client(5007), await app.client(5008)
     await app.api.wait_idle()
     before = len(flooder.bot_messages)
@@ -191,8 +204,7 @@ async def test_a_flooding_button_presser_is_answered_with_the_notice(app: BotUnd
 async def test_a_help_request_in_the_middle_of_a_flood_is_never_dropped(
     app: BotUnderTest,
 ) -> None:
-    from tests.e2e.test_caseloads import join
-
+    unpaced_chats(app)
     officer = await app.caseworker(5011, "Officer")
     person = await join(app, officer, 5012)
     await app.settle()
@@ -236,3 +248,27 @@ async def test_being_added_to_a_group_changes_nothing(app: BotUnderTest) -> None
     assert await users.get(app.db, 7202) is None
     assert ("chat:7202", "") not in app.api.commands
     assert not [p for p in app.api.calls("sendMessage") if p.get("chat_id") == -100778]
+
+
+# -- 30 messages a second overall ------------------------------------------------------------
+
+
+async def test_sending_keeps_within_30_messages_per_second_and_honours_429(
+    app: BotUnderTest,
+) -> None:
+    people = [app.user(200 + i) for i in range(45)]
+    for person in people:
+        await person.send("hi")
+    app.api.errors.clear()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.gather(*(app.app.bot.send_message(p.id, "notice") for p in people))
+    elapsed = loop.time() - started
+    assert elapsed >= 1.0  # 45 messages need a second window
+    assert [e for e in app.api.errors if e[1] == 429] == []
+    assert all(p.last.text == "notice" for p in people)
+
+    app.api.fail_next("sendMessage", status=429, retry_after=1)
+    await app.app.bot.send_message(people[0].id, "after a 429")
+    assert [m.text for m in people[0].bot_messages].count("after a 429") == 1
+    assert len([e for e in app.api.errors if e[1] == 429]) == 1

@@ -29,7 +29,7 @@ from db.clock import utcnow
 from db.database import Database
 from db.scheduled import ScheduledItem, Status
 from scheduler.context import Delivery
-from scheduler.engine import Engine
+from scheduler.engine import Engine, EngineConfig
 from scheduler.outcomes import SENT, Drop, Outcome
 from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
@@ -348,6 +348,7 @@ async def test_engine_sends_to_one_chat_are_paced_and_other_chats_are_not_held_u
     busy = await bot_app.client(212, "en")
     other = await bot_app.client(213, "en")
     engine = engine_of(bot_app)
+    engine.pacer.interval = EngineConfig().per_chat_interval  # as deployed, not relaxed
     due = ahead()
     busy_ids = [await engine.schedule(KIND, 212, due, {"n": f"busy{i}"}) for i in range(3)]
     other_id = await engine.schedule(KIND, 213, due, {"n": "other"})
@@ -382,6 +383,7 @@ async def test_stopping_releases_items_still_waiting_for_their_chat(
 ) -> None:
     person = await bot_app.client(215, "en")
     engine = engine_of(bot_app)
+    engine.pacer.interval = EngineConfig().per_chat_interval  # as deployed, not relaxed
     due = ahead()
     ids = [await engine.schedule(KIND, 215, due, {"n": f"s{i}"}) for i in range(5)]
     run = asyncio.create_task(engine.run_due(now=due))

@@ -12,11 +12,11 @@ api.telegram.org; tests drive the conversation through :class:`FakeUser`::
             assert alice.last.text == "Saved"
 """
 
-from .harness import LocalSession, count_waiting_requests, make_bot, run_polling
 from .html_check import HtmlParseError, parse_html
 from .models import ApiError, CallbackAnswer, Msg, StoredFile, UploadedFile
 from .server import FakeBotAPI
 from .user import TINY_PNG, FakeUser
+from .wiring import LocalSession, count_waiting_requests, make_bot, run_polling
 
 __all__ = [
     "TINY_PNG",

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from aiogram import Bot
 
-from .harness import make_bot
 from .server import FakeBotAPI
+from .wiring import make_bot
 
 
 @pytest_asyncio.fixture

@@ -35,6 +35,7 @@ _ENTITY_TYPES = {
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:#[xX]([0-9a-fA-F]+)|#([0-9]+)|([a-zA-Z]+));?")
 _SPACES = " \t\r\n"
+_PLAIN_RUN = re.compile(r"[^&<]+")
 
 
 class HtmlParseError(ValueError):
@@ -89,7 +90,10 @@ class _Parser:
 
     def emit(self, chunk: str) -> None:
         self.out.append(chunk)
-        self.out_len += utf16_len(chunk)
+        if len(chunk) == 1:  # most calls: a decoded entity
+            self.out_len += 2 if ord(chunk) > 0xFFFF else 1
+        else:
+            self.out_len += utf16_len(chunk)
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -111,8 +115,11 @@ class _Parser:
                         f'Unsupported HTML entity "{shown}" at byte offset {self.byte_offset(self.pos)}'
                     )
             if char != "<":
-                self.emit(char)
-                self.pos += 1
+                # A run of plain text at once: parsing stays linear in calls, not in characters.
+                run = _PLAIN_RUN.match(text, self.pos + 1)
+                end = self.pos + 1 if run is None else run.end()
+                self.emit(text[self.pos : end])
+                self.pos = end
                 continue
             if text.startswith("</", self.pos):
                 self.end_tag()

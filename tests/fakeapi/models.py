@@ -77,6 +77,11 @@ class CallbackAnswer:
     url: str | None
     cache_time: int
 
+    @property
+    def body(self) -> str:
+        """The notice text shown to the person; "" when the answer only stopped the spinner."""
+        return self.text or ""
+
 
 @dataclass(eq=False, repr=False)
 class Msg:
@@ -113,6 +118,11 @@ class Msg:
     reply_to: int | None = None
     link_preview_disabled: bool = False
     raw: JsonDict = field(default_factory=dict)  # the Bot API Message object, refreshed on edits
+
+    @property
+    def body(self) -> str:
+        """The text (of a media message: the caption) as the person reads it; "" if none."""
+        return self.text or ""
 
     @property
     def caption(self) -> str | None:

@@ -65,7 +65,7 @@ _BOOL_FIELDS = frozenset(
 )
 
 
-def _decode(key: str, value: str) -> object:
+def decode_field(key: str, value: str) -> object:
     """Best-effort typing of a form value; undecodable values stay strings for the handler to reject."""
     try:
         if key in _JSON_FIELDS:
@@ -83,7 +83,7 @@ def _decode(key: str, value: str) -> object:
 
 async def read_params(request: web.Request) -> JsonDict:
     """All parameters of a call, decoded; uploaded files appear as :class:`UploadedFile`."""
-    params: JsonDict = {key: _decode(key, value) for key, value in request.query.items()}
+    params: JsonDict = {key: decode_field(key, value) for key, value in request.query.items()}
     files: dict[str, UploadedFile] = {}
     content_type = request.content_type
     if content_type == "application/json":
@@ -100,9 +100,16 @@ async def read_params(request: web.Request) -> JsonDict:
             if isinstance(value, web.FileField):
                 files[key] = UploadedFile(value.filename, value.content_type, value.file.read())
             elif isinstance(value, str):
-                params[key] = _decode(key, value)
-    # aiogram sends `document=attach://<key>` plus a file part named <key>;
-    # curl-style clients name the file part after the parameter directly.
+                params[key] = decode_field(key, value)
+    return attach_files(params, files)
+
+
+def attach_files(params: JsonDict, files: dict[str, UploadedFile]) -> JsonDict:
+    """Put file parts in place of their parameters.
+
+    aiogram sends `document=attach://<key>` plus a file part named <key>;
+    curl-style clients name the file part after the parameter directly.
+    """
     for key, value in list(params.items()):
         if isinstance(value, str) and value.startswith("attach://"):
             attached = files.pop(value.removeprefix("attach://"), None)

@@ -35,6 +35,18 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The fake's answer to one call: HTTP status and JSON body (or a proxy's HTML page).
+
+    ``dropped``: the call took effect but the connection is cut before the answer.
+    """
+
+    status: int
+    body: JsonDict | str
+    dropped: bool = False
+
+
 @dataclass
 class _Fault:
     drop: bool  # True: run the call, then close the socket without answering
@@ -130,6 +142,15 @@ class FakeBotAPI:
         await self.stop()
 
     # -- test-facing API -------------------------------------------------------
+
+    @property
+    def messages_per_second(self) -> int:
+        """Deliveries allowed in any one second across chats; more get 429 (Telegram: 30)."""
+        return self._limiter.limit
+
+    @messages_per_second.setter
+    def messages_per_second(self, limit: int) -> None:
+        self._limiter.limit = limit
 
     def user(
         self,
@@ -291,6 +312,21 @@ class FakeBotAPI:
             data = await read_params(request)
         except ApiError as exc:
             return _json(exc.payload(), exc.status)
+        answer = await self.answer(method, data)
+        if answer.dropped and request.transport is not None:
+            # The call took effect; the bot just never learns the answer.
+            request.transport.abort()
+            raise asyncio.CancelledError
+        if isinstance(answer.body, str):
+            return web.Response(status=answer.status, text=answer.body, content_type="text/html")
+        return _json(answer.body, answer.status)
+
+    async def answer(self, method: str, data: JsonDict) -> Answer:
+        """One call of the canonical ``method`` with decoded ``data``, however it arrived.
+
+        Used by the HTTP endpoint and by the in-process session (tests/fakeapi/direct.py),
+        so faults, flood limits and the record of requests behave the same in both.
+        """
         self.requests.append((method, data))
         # getUpdates is the bot idling; every other call is a reaction users wait on.
         is_reaction = method != "getUpdates"
@@ -302,26 +338,25 @@ class FakeBotAPI:
                 if fault.html:
                     self.errors.append((method, fault.error.status, "html"))
                     page = f"<html><body><h1>{fault.error.status} {fault.error.description}</h1></body></html>"
-                    return web.Response(
-                        status=fault.error.status, text=page, content_type="text/html"
-                    )
+                    return Answer(fault.error.status, page)
                 return self._error(method, fault.error)
             try:
                 result = await self._call(method, Params(data))
             except ApiError as exc:
                 return self._error(method, exc)
-            if fault is not None and fault.drop and request.transport is not None:
-                # The call took effect; the bot just never learns the answer.
-                request.transport.abort()
-                raise asyncio.CancelledError
-            return _json({"ok": True, "result": result})
+            dropped = fault is not None and fault.drop
+            return Answer(200, {"ok": True, "result": result}, dropped=dropped)
         finally:
             if is_reaction:
                 self.state.call_finished()
 
-    def _error(self, method: str, error: ApiError) -> web.Response:
+    def _error(self, method: str, error: ApiError) -> Answer:
         self.errors.append((method, error.status, error.description))
-        return _json(error.payload(), error.status)
+        return Answer(error.status, error.payload())
+
+    def canonical_method(self, method: str) -> str | None:
+        """The Bot API's spelling of ``method`` (names are case-insensitive), None if unknown."""
+        return self._canonical.get(method.lower())
 
     async def _call(self, method: str, params: Params) -> object:
         outgoing = method in OUTGOING

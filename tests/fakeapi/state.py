@@ -76,6 +76,9 @@ class State:
         # signal); when a bot reports them, FakeUser waits for that instead of a quiet spell.
         self.handled: set[int] = set()
         self.tracks_handling = False
+        # In process (tests/harness.py start_inproc): updates go straight to this instead of
+        # waiting in the queue for getUpdates.
+        self.deliver: Callable[[JsonDict], None] | None = None
         self.last_update_id = 0
         self.poll_generation = 0
         self.polls_started = 0
@@ -222,7 +225,15 @@ class State:
     def push_update(self, body: JsonDict) -> int:
         update_id = next(self._update_ids)
         self.last_update_id = update_id
-        self.updates.append({"update_id": update_id, **body})
+        update = {"update_id": update_id, **body}
+        if self.deliver is None:
+            self.updates.append(update)
+        else:
+            self.fetched[update_id] = self.call_seq
+            if self._allowed(update):
+                self.deliver(update)
+            else:
+                self.dropped.add(update_id)
         self.notify()
         return update_id
 

@@ -11,14 +11,17 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from aiogram import Bot, Dispatcher, F
+from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ContentType
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import (
@@ -36,9 +39,10 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from .harness import run_polling
+from .direct import DirectSession
 from .server import FakeBotAPI
 from .user import TINY_PNG, FakeUser
+from .wiring import run_polling
 
 pytestmark = pytest.mark.asyncio
 
@@ -608,3 +612,51 @@ async def test_raw_http_surface(api: FakeBotAPI) -> None:
             assert resp.status == 404
     assert [m.text for m in api.outgoing(ALICE)] == ["json", "form", "q"]
     assert ("sendMessage", {"chat_id": ALICE, "text": "form"}) in api.requests
+
+
+# -- the same fake in process (tests/inproc) ---------------------------------------------------
+
+
+async def test_direct_session_answers_as_the_http_endpoint_does() -> None:
+    fake = FakeBotAPI()  # never started: nothing listens
+    bot = Bot(
+        fake.token, session=DirectSession(fake), default=DefaultBotProperties(parse_mode="HTML")
+    )
+    alice = await started(fake, ALICE)
+    sent = await bot.send_message(ALICE, "<b>Hi</b> &amp; welcome")
+    assert sent.message_id == alice.last.message_id
+    assert alice.last.text == "Hi & welcome"
+    assert alice.last.entities == [{"type": "bold", "offset": 0, "length": 2}]
+    assert fake.calls("sendMessage")[0]["chat_id"] == ALICE  # decoded as over HTTP
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.send_message(ALICE, "<b>unclosed")
+    alice.block_bot()
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(ALICE, "hi")
+    alice.unblock_bot()
+    fake.fail_next("sendMessage", 502, html=True)  # a proxy's page, not JSON
+    with pytest.raises(ClientDecodeError):
+        await bot.send_message(ALICE, "lost")
+    fake.drop_connection_next("sendMessage")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(ALICE, "delivered, answer lost")
+    assert alice.last.text == "delivered, answer lost"
+
+
+async def test_direct_session_uploads_and_downloads_files() -> None:
+    fake = FakeBotAPI()
+    bot = Bot(fake.token, session=DirectSession(fake))
+    await started(fake, ALICE)
+    sent = await bot.send_document(ALICE, BufferedInputFile(b"a,b\n1,2\n", "rows.csv"))
+    assert sent.document is not None
+    assert fake.outgoing(ALICE)[-1].filename == "rows.csv"
+    buffer = io.BytesIO()
+    await bot.download(sent.document.file_id, destination=buffer)
+    assert buffer.getvalue() == b"a,b\n1,2\n"
+    fake.state.files.clear()  # Telegram no longer has the file: a 404, as aiohttp raises it
+    with pytest.raises(aiohttp.ClientResponseError) as missing:
+        await bot.download_file("documents/file_1.csv", destination=io.BytesIO())
+    assert missing.value.status == 404
+    wrong = Bot("654321:OTHER", session=DirectSession(fake))
+    with pytest.raises(TelegramUnauthorizedError):
+        await wrong.get_me()

@@ -4,8 +4,11 @@
 """A simulated human in a private chat with the bot.
 
 Every action builds the Update a real client would cause, queues it for
-getUpdates and waits until the bot has reacted, then returns the bot's new
-messages in this chat.
+getUpdates (in process: hands it to the dispatcher at once, see State.deliver)
+and waits until the bot has reacted, then returns the bot's new messages in
+this chat. A bot wired by tests/harness.py reports each update handled, so
+"reacted" means handled with no request of its own still open; for a bot that
+does not report (a child process), a quiet spell of ``quiet`` seconds.
 """
 
 from __future__ import annotations
@@ -179,11 +182,17 @@ class FakeUser:
     async def _settle(self, update_id: int, within: float, quiet: float) -> None:
         state = self._state
         if state.tracks_handling:  # the bot says when it is done: no guessing from silence
-            if not await state.wait_until(
-                lambda: update_id in state.handled or update_id in state.dropped, within
-            ):
+            # Done: the bot finished the update and no request of its own is still open
+            # (a reply the rate limiter holds back counts as open, see count_waiting_requests).
+            def done() -> bool:
+                finished = update_id in state.handled or update_id in state.dropped
+                return finished and state.in_flight == 0
+
+            if not await state.wait_until(done, within):
                 raise AssertionError(f"the bot did not finish update {update_id} within {within}s")
             return
+        # A bot that does not report (e.g. in a child process): its reaction is over once
+        # it has been quiet for `quiet` seconds.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         taken = await state.wait_until(

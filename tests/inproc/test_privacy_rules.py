@@ -18,10 +18,9 @@ from db.working_hours import WorkingHours
 from handlers.client_card import CardAction, ClientAction
 from handlers.invite import InvitationRevoke
 from handlers.messaging.callbacks import ClientMessages, MessagesAction
-from tests.e2e.test_caseloads import invite, join
 from tests.e2e.test_directory import row as csv_row
 from tests.e2e.test_directory import tri
-from tests.harness import BotUnderTest
+from tests.harness import BotUnderTest, invite, join
 
 NOT_VALID = "This invitation link is not valid. Check the link or ask your officer for a new one."
 EXPIRED = "This invitation has expired. Ask your officer for a new one."

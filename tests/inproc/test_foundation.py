@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 
 from db import users
@@ -163,26 +160,6 @@ async def test_a_failing_handler_apologises_and_the_bot_keeps_serving(app: BotUn
     second = await app.client(114, "ru")
     [reply] = await second.command("help")
     assert "Этот бот" in (reply.text or "")
-
-
-async def test_sending_keeps_within_30_messages_per_second_and_honours_429(
-    app: BotUnderTest,
-) -> None:
-    people = [app.user(200 + i) for i in range(45)]
-    for person in people:
-        await person.send("hi")
-    app.api.errors.clear()
-    started = time.monotonic()
-    await asyncio.gather(*(app.app.bot.send_message(p.id, "notice") for p in people))
-    elapsed = time.monotonic() - started
-    assert elapsed >= 1.0  # 45 messages need a second window
-    assert [e for e in app.api.errors if e[1] == 429] == []
-    assert all(p.last.text == "notice" for p in people)
-
-    app.api.fail_next("sendMessage", status=429, retry_after=1)
-    await app.app.bot.send_message(people[0].id, "after a 429")
-    assert [m.text for m in people[0].bot_messages].count("after a 429") == 1
-    assert len([e for e in app.api.errors if e[1] == 429]) == 1
 
 
 async def test_group_chats_are_not_served(app: BotUnderTest) -> None:

@@ -1,4 +1,4 @@
-"""Glue for running a real aiogram bot against :class:`FakeBotAPI` in the test's event loop."""
+"""Wiring a real aiogram bot to :class:`FakeBotAPI` over HTTP, in the test's event loop."""
 
 from __future__ import annotations
 
