@@ -159,15 +159,20 @@ class DurablePolling:
         except Exception as exc:  # the error middleware answers the person; this is the rest
             log.error("Update %d failed: %s", update.update_id, type(exc).__name__)
         self._done.append(update.update_id)
-        if self._deleting is None:
+        if self._deleting is None or self._deleting.done():
             self._deleting = asyncio.create_task(self._delete_done_later())
         for hook in self.on_handled:
             hook(update.update_id)
 
     async def _delete_done_later(self) -> None:
-        await self.sleep(DONE_DELAY)  # at once when stopping
-        self._deleting = None
-        await self._delete_done()
+        """Deletes handled rows every DONE_DELAY while there are any. The task stays
+        referenced until its last write is over, so shutdown waits for it before the
+        database closes (it used to drop the reference first, and lose the race)."""
+        while True:
+            await self.sleep(DONE_DELAY)  # at once when stopping
+            await self._delete_done()
+            if not self._done or self._stop.is_set():
+                return
 
     async def _delete_done(self) -> None:
         handled, self._done = self._done, []
