@@ -23,7 +23,7 @@ async def test_a_help_press_on_a_reminder_from_before_the_versions_still_alerts(
     old_help = CheckinAnswerV0(checkin_id=int(checkin_id), answer="help").pack()
     assert old_help == f"ci:{checkin_id}:help"  # what reminders carried before
     replies = await person.press_data(old_help, message_id=person.bot_messages[-1].message_id)
-    assert any("Your officer has been alerted" in (r.text or "") for r in replies)
+    assert any("Your officer has been alerted" in r.body for r in replies)
     await officer.wait_for("pressed «I need help»")
 
 

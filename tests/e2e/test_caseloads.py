@@ -28,12 +28,12 @@ async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
 
     person = app.user(402, language_code="ru", first_name="Arman")
     [consent] = await person.start(token)
-    assert "Aliya Sarsenova" in (consent.text or "")
-    assert "Вы согласны?" in (consent.text or "")  # the consent speaks Telegram's language
+    assert "Aliya Sarsenova" in consent.body
+    assert "Вы согласны?" in consent.body  # the consent speaks Telegram's language
     await person.press("Қазақша")  # read it in Kazakh instead
-    assert "Келісесіз бе?" in (person.last.text or "")
+    assert "Келісесіз бе?" in person.last.body
     replies = await person.press("✅ Келісемін")
-    assert any("Aliya Sarsenova" in (r.text or "") for r in replies)
+    assert any("Aliya Sarsenova" in r.body for r in replies)
     assert "✉️ Инспекторға жазу" in [b for row in person.reply_buttons() for b in row]
 
     joined = await officer.wait_for("accepted by")
@@ -49,10 +49,10 @@ async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
     # Client → officer: text, delivered with a header and a Reply button.
     await person.press("✉️ Инспекторға жазу")
     replies = await person.send("Сәлеметсіз бе! Жұмыс таптым <3")
-    assert any("✅" in (r.text or "") for r in replies)
+    assert any("✅" in r.body for r in replies)
     relayed = officer.last
-    assert "Case <17>" in (relayed.text or "")
-    assert "Жұмыс таптым <3" in (relayed.text or "")
+    assert "Case <17>" in relayed.body
+    assert "Жұмыс таптым <3" in relayed.body
     assert "↩️ Reply" in relayed.button_texts
 
     # Officer → client: a photo with a caption arrives as a copy with a header in Kazakh.
@@ -62,8 +62,8 @@ async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
     photo = person.last
     assert photo.kind == "photo"
     assert photo.copied_from is not None
-    assert "Aliya Sarsenova" in (photo.text or "")
-    assert "The vacancy" in (photo.text or "")
+    assert "Aliya Sarsenova" in photo.body
+    assert "The vacancy" in photo.body
 
     # Client → officer: a photo and a location.
     await person.press("↩️ Жауап беру")
@@ -76,10 +76,10 @@ async def test_invited_person_joins_consents_and_both_sides_exchange_messages(
     [listing] = await officer.command("caseload")
     [button] = [b for b in listing.button_texts if "Case <17>" in b]
     await officer.press(button)
-    assert "Case <17>" in (officer.last.text or "")
+    assert "Case <17>" in officer.last.body
     [history] = await officer.press("📜 History")
     assert "Жұмыс таптым &lt;3" in (history.html or "")
-    assert "[location]" in (history.text or "")
+    assert "[location]" in history.body
 
 
 async def test_declining_keeps_nothing_but_the_fact(app: BotUnderTest) -> None:
@@ -88,7 +88,7 @@ async def test_declining_keeps_nothing_but_the_fact(app: BotUnderTest) -> None:
     person = app.user(412, language_code="en")
     await person.start(token)
     replies = await person.press("✖ Decline")
-    assert any("Nothing about you has been kept" in (r.text or "") for r in replies)
+    assert any("Nothing about you has been kept" in r.body for r in replies)
     told = await officer.wait_for("was declined")
     assert told.text == "The invitation for Serik B. was declined."
     assert await users.get(app.db, 412) is None
@@ -118,7 +118,7 @@ async def test_used_expired_and_unknown_invitations_link_nothing(app: BotUnderTe
 
     for bogus in ("AAAAAAAAAAAAAAAAAAAAAA", "x" * 64, "abc-_"):
         [reply] = await stranger.start(bogus)
-        assert "not valid" in (reply.text or "")
+        assert "not valid" in reply.body
     assert await clients.get(app.db, 423) is None
 
 
@@ -142,7 +142,7 @@ async def test_an_invitation_cannot_be_accepted_after_it_was_used_by_someone_els
     await second.press("✅ I agree")
     await app.settle()  # the caseworker's "accepted" notice is sent
     assert second.last_callback_answer is not None
-    assert "already been used" in (second.last_callback_answer.text or "")
+    assert "already been used" in second.last_callback_answer.body
     assert (await clients.get(app.db, 433)) is None
 
 
@@ -163,7 +163,7 @@ async def test_forged_callbacks_cannot_reach_another_caseworkers_client(app: Bot
     found = await clients.get(app.db, 442)
     assert found is not None
     assert found.status == "active"
-    assert not [m for m in other.bot_messages if "Officer One" in (m.text or "")]
+    assert not [m for m in other.bot_messages if "Officer One" in m.body]
     # A client cannot press staff buttons at all.
     await client.press_data(ClientCard(client_id=442).pack(), message_id=client.last.message_id)
     assert client.last_callback_answer is not None
@@ -201,7 +201,7 @@ async def test_card_under_a_relayed_message_comes_as_a_new_message(app: BotUnder
     photo_caption = photo.text
     await person.send("I found a job")
     text = officer.last
-    assert "I found a job" in (text.text or "")
+    assert "I found a job" in text.body
     relayed_text = text.text
 
     for relayed in (photo, text):
@@ -213,7 +213,7 @@ async def test_card_under_a_relayed_message_comes_as_a_new_message(app: BotUnder
         )
         [card] = replies
         assert card.message_id != relayed.message_id
-        assert "Case 46" in (card.text or "")
+        assert "Case 46" in card.body
         assert "✍️ Write" in card.button_texts
         # The relayed message is untouched: no edit was even asked for.
         assert relayed.edited == 0
@@ -242,7 +242,7 @@ async def test_delete_me_removes_the_persons_data(app: BotUnderTest) -> None:
     await person.send("my secret")
     await person.command("delete_me")
     replies = await person.press("🗑 Yes, delete my data")
-    assert any("deleted" in (r.text or "") for r in replies)
+    assert any("deleted" in r.body for r in replies)
     told = await officer.wait_for("deleted their data")
     assert (
         told.text
@@ -283,11 +283,11 @@ async def test_writing_outside_working_hours_gets_an_auto_reply_and_is_still_del
     assert "will answer in working time" in auto
     assert "Next working time starts" in auto
     assert "112" in auto
-    assert "Are you there?" in (officer.last.text or "")
+    assert "Are you there?" in officer.last.body
     # A second message within the hour (the conversation is still open) gets no second
     # auto-reply.
     replies = await person.send("Hello?")
-    assert not any("working time" in (r.text or "") for r in replies)
+    assert not any("working time" in r.body for r in replies)
 
 
 async def test_a_blocked_client_is_marked_unreachable_and_the_officer_is_told(
@@ -307,7 +307,7 @@ async def test_a_blocked_client_is_marked_unreachable_and_the_officer_is_told(
     await officer.press(button)
     await officer.press("✍️ Write")
     [reply] = await officer.send("Please call me")
-    assert "Not delivered" in (reply.text or "")
+    assert "Not delivered" in reply.body
     history = await app.db.fetchval("SELECT delivery FROM messages ORDER BY id DESC LIMIT 1")
     assert history == "failed"
 
@@ -318,7 +318,7 @@ async def test_admin_reassigns_a_client_and_the_client_is_told(app: BotUnderTest
     person = await join(app, first, 483)
     admin = await app.admin()
     [listing] = await admin.command("staff")
-    assert "1 active client" in (listing.text or "")
+    assert "1 active client" in listing.body
     await admin.press("First Officer · 1")
     await admin.press("Case 17/2026")
     await admin.press("Second Officer · 0")
@@ -352,17 +352,17 @@ async def test_admin_pages_through_a_long_caseload(app: BotUnderTest) -> None:
     admin = await app.admin()
     await admin.command("staff")
     [first] = await admin.press("Busy Officer · 45")
-    assert "Clients of Busy Officer: 45." in (first.text or "")
-    assert "Page 1 of 3" in (first.text or "")
+    assert "Clients of Busy Officer: 45." in first.body
+    assert "Page 1 of 3" in first.body
     names = [b for b in first.button_texts if b.startswith("Client ")]
     assert len(names) == 20
     assert first.button_texts[-3:] == ["‹", "1/3", "›"]
     assert await admin.press("›") == []  # the same message turns to the next page
-    assert "Page 2 of 3" in (first.text or "")
+    assert "Page 2 of 3" in first.body
     assert not set(names) & set(first.button_texts)
     await admin.press("›")
     await admin.press("›")  # from the last page back to the first
-    assert "Page 1 of 3" in (first.text or "")
+    assert "Page 1 of 3" in first.body
     seen = {b for b in first.button_texts if b.startswith("Client ")}
     assert seen == set(names)
 
@@ -370,9 +370,9 @@ async def test_admin_pages_through_a_long_caseload(app: BotUnderTest) -> None:
 async def test_an_unlinked_person_can_still_use_help_and_privacy(app: BotUnderTest) -> None:
     person = await app.client(491)
     [reply] = await person.command("message")
-    assert "not connected" in (reply.text or "")
+    assert "not connected" in reply.body
     [reply] = await person.command("privacy")
-    assert "/delete_me" in (reply.text or "")
+    assert "/delete_me" in reply.body
 
 
 async def test_long_and_hostile_text_is_relayed_whole_and_escaped(app: BotUnderTest) -> None:
@@ -381,7 +381,7 @@ async def test_long_and_hostile_text_is_relayed_whole_and_escaped(app: BotUnderT
     hostile = "<script>alert('x')</script> & <b>" + "ж" * 4063  # 4096: Telegram's most
     await person.press("✉️ Message my officer")
     replies = await person.send(hostile)
-    assert any("✅" in (r.text or "") for r in replies)
+    assert any("✅" in r.body for r in replies)
     texts = [m.text or "" for m in officer.bot_messages[-2:]]
     assert hostile in texts  # the header could not fit, so the text came as an exact copy
     assert [e for e in app.api.errors if e[0] in {"sendMessage", "copyMessage"}] == []

@@ -55,7 +55,7 @@ async def set_daily(officer: FakeUser, hhmm: str) -> None:
     await open_schedule(officer)
     await officer.press("📅 Every day")
     [saved] = await officer.send(hhmm)
-    assert (saved.text or "").startswith("Saved.")
+    assert saved.body.startswith("Saved.")
 
 
 async def planned(app: BotUnderTest, client_id: int) -> Checkin:
@@ -81,18 +81,18 @@ async def test_a_daily_check_in_fires_at_local_time_and_is_confirmed(app: BotUnd
     expected = next_local(10)
     assert checkin.opens_at == expected
     assert checkin.closes_at == expected + timedelta(hours=12)
-    assert "every day at 10:00" in (officer.last.text or "")
+    assert "every day at 10:00" in officer.last.body
 
     with at(checkin.opens_at + timedelta(seconds=1)):
         report = await app.app.engine.run_due()
         assert report.sent >= 1
         reminder = person.last
-        assert "Time to check in" in (reminder.text or "")
+        assert "Time to check in" in reminder.body
         # the window closes 12 hours later, said in words and 24-hour time
-        assert "You can check in until today at 22:00." in (reminder.text or "")
+        assert "You can check in until today at 22:00." in reminder.body
         assert reminder.button_texts == [FINE, HELP]
         replies = await person.press(FINE)
-    assert any("Your check-in is recorded" in (r.text or "") for r in replies)
+    assert any("Your check-in is recorded" in r.body for r in replies)
     done = await checkins.get(app.db, checkin.id)
     assert done is not None
     assert done.status == "done"
@@ -102,7 +102,7 @@ async def test_a_daily_check_in_fires_at_local_time_and_is_confirmed(app: BotUnd
     with at(checkin.opens_at + timedelta(minutes=1)):
         # The client sees their schedule; the caseload shows the 30-day record.
         [help_text] = await person.command("help")
-        assert "Your check-ins: every day at 10:00." in (help_text.text or "")
+        assert "Your check-ins: every day at 10:00." in help_text.body
         [listing] = await officer.command("caseload")
         assert any("✅1 ❗0" in b for b in listing.button_texts)
 
@@ -115,17 +115,17 @@ async def test_i_need_help_alerts_the_caseworker_at_once(app: BotUnderTest) -> N
     with at(checkin.opens_at + timedelta(minutes=5)):
         await app.app.engine.run_due()
         replies = await person.press(HELP)
-        assert any("112" in (r.text or "") for r in replies)
+        assert any("112" in r.body for r in replies)
         await app.app.engine.run_due()
     alert = officer.last
-    assert "pressed «I need help»" in (alert.text or "")
+    assert "pressed «I need help»" in alert.body
     assert alert.button_texts == ["Open client card"]
     # The card comes as a new message: the alert stays in the chat as it was.
     [card] = await officer.press("Open client card")
     assert card.message_id != alert.message_id
-    assert "🆘 At the last check-in the client asked for help." in (card.text or "")
+    assert "🆘 At the last check-in the client asked for help." in card.body
     assert alert.edited == 0
-    assert "pressed «I need help»" in (alert.text or "")
+    assert "pressed «I need help»" in alert.body
     [listing] = await officer.command("caseload")
     assert any(b.startswith("🆘") for b in listing.button_texts)
 
@@ -148,7 +148,7 @@ async def test_follow_up_then_missed_check_ins_reach_the_caseworker_in_one_diges
     with at(one.opens_at + timedelta(hours=6, seconds=1)):
         await app.app.engine.run_due()
     for person in (first, second):
-        assert "A reminder: please check in" in (person.last.text or "")
+        assert "A reminder: please check in" in person.last.body
     with at(one.closes_at + timedelta(seconds=1)):
         await app.app.engine.run_due()
     for checkin_id in (one.id, two.id):
@@ -158,15 +158,15 @@ async def test_follow_up_then_missed_check_ins_reach_the_caseworker_in_one_diges
     before = len(officer.bot_messages)
     with at(await digest_due(app) + timedelta(seconds=1)):
         await app.app.engine.run_due()
-    digests = [m for m in officer.bot_messages[before:] if "Missed check-ins" in (m.text or "")]
+    digests = [m for m in officer.bot_messages[before:] if "Missed check-ins" in m.body]
     assert len(digests) == 1  # one message for both clients, not a flood
-    assert "Missed check-ins: 2" in (digests[0].text or "")
+    assert "Missed check-ins: 2" in digests[0].body
     digest = digests[0]
     [card] = await officer.press_data(button_data(digest, "Case 623"), message_id=digest.message_id)
     assert card.message_id != digest.message_id
-    assert "Case 623" in (card.text or "")
+    assert "Case 623" in card.body
     assert digest.edited == 0
-    assert "Missed check-ins: 2" in (digest.text or "")
+    assert "Missed check-ins: 2" in digest.body
     [listing] = await officer.command("caseload")
     assert sum(b.startswith("❗") for b in listing.button_texts) == 2
 
@@ -184,9 +184,9 @@ async def test_weekdays_and_every_n_days_are_saved_as_chosen(app: BotUnderTest) 
     await officer.press("▫️ Fri")
     await officer.press("✅ Fri")  # chosen, then not
     [ask] = await officer.press("Next ▶️")
-    assert (ask.text or "").startswith("At what time?")
+    assert ask.body.startswith("At what time?")
     [saved] = await officer.send("09:30")
-    assert "on Monday, Wednesday at 09:30" in (saved.text or "")
+    assert "on Monday, Wednesday at 09:30" in saved.body
     schedule = await checkins.get_schedule(app.db, 642)
     assert schedule is not None
     assert (schedule.pattern, schedule.weekdays) == ("weekdays", frozenset({0, 2}))
@@ -196,7 +196,7 @@ async def test_weekdays_and_every_n_days_are_saved_as_chosen(app: BotUnderTest) 
     assert again.text == "Please send a number from 2 to 30."
     await officer.send("3")
     [saved] = await officer.send("10:00")
-    assert "every 3 days at 10:00" in (saved.text or "")
+    assert "every 3 days at 10:00" in saved.body
     schedule = await checkins.get_schedule(app.db, 642)
     assert schedule is not None
     assert (schedule.pattern, schedule.every_n, schedule.weekdays) == (
@@ -207,7 +207,7 @@ async def test_weekdays_and_every_n_days_are_saved_as_chosen(app: BotUnderTest) 
     # The card's way back edits the schedule screen in place.
     screen = officer.last
     assert await officer.press("⬅️ Back to card") == []
-    assert "Case 17/2026" in (screen.text or "")
+    assert "Case 17/2026" in screen.body
     assert "⏰ Check-ins" in screen.button_texts
 
 
@@ -225,14 +225,14 @@ async def test_checkin_command_counts_for_the_open_window_or_as_an_extra(app: Bo
     officer = await app.caseworker(641)
     person = await join(app, officer, 642)
     [reply] = await person.command("checkin")
-    assert "extra check-in" in (reply.text or "")
+    assert "extra check-in" in reply.body
     await set_daily(officer, "12:00")
     checkin = await planned(app, 642)
     with at(checkin.opens_at + timedelta(minutes=1)):
         await app.app.engine.run_due()
         [reply] = await person.send("✅ Check in")
-        assert "Your check-in is recorded" in (reply.text or "")
-        assert "every day at 12:00" in (reply.text or "")
+        assert "Your check-in is recorded" in reply.body
+        assert "every day at 12:00" in reply.body
     done = await checkins.get(app.db, checkin.id)
     assert done is not None
     assert done.status == "done"
@@ -243,15 +243,15 @@ async def test_location_is_asked_only_with_the_clients_consent(app: BotUnderTest
     person = await join(app, officer, 652)
     await set_daily(officer, "10:30")
     await officer.press("📍 Location: off")
-    assert "Location asked: yes" in (officer.last.text or "")
+    assert "Location asked: yes" in officer.last.body
     checkin = await planned(app, 652)
     with at(checkin.opens_at + timedelta(seconds=1)):
         await app.app.engine.run_due()
         replies = await person.press(FINE)
-        assert any("share your location" in (r.text or "") for r in replies)
+        assert any("share your location" in r.body for r in replies)
         await person.press("Yes, I agree")
         [thanks] = await person.share_location(50.28, 57.17)
-    assert "location is added" in (thanks.text or "")
+    assert "location is added" in thanks.body
     row = await app.db.fetchone(
         "SELECT latitude, longitude FROM checkins WHERE id = ?", (checkin.id,)
     )
@@ -265,7 +265,7 @@ async def test_pausing_stops_reminders(app: BotUnderTest) -> None:
     await set_daily(officer, "14:00")
     checkin = await planned(app, 662)
     await officer.press("⏸ Pause")
-    assert "(paused)" in (officer.last.text or "")
+    assert "(paused)" in officer.last.body
     before = len(person.bot_messages)
     with at(checkin.closes_at + timedelta(hours=1)):
         await app.app.engine.run_due()
@@ -291,7 +291,7 @@ async def test_a_restart_in_the_middle_neither_loses_nor_repeats_a_reminder(
             await second.app.engine.run_due()
         async with start_bot(api, tmp_path) as third:
             await third.app.engine.run_due()
-    reminders = [m for m in person.bot_messages if "Time to check in" in (m.text or "")]
+    reminders = [m for m in person.bot_messages if "Time to check in" in m.body]
     assert len(reminders) == 1
 
 
@@ -308,7 +308,7 @@ async def test_a_client_who_cannot_be_reached_is_marked_and_the_caseworker_told(
     found = await clients.get(app.db, 682)
     assert found is not None
     assert found.unreachable_since is not None
-    assert "no longer delivers" in (officer.last.text or "")
+    assert "no longer delivers" in officer.last.body
 
 
 async def test_a_reminder_button_of_someone_else_is_refused(app: BotUnderTest) -> None:
@@ -321,7 +321,7 @@ async def test_a_reminder_button_of_someone_else_is_refused(app: BotUnderTest) -
         CheckinAnswer(checkin_id=theirs.id, answer="ok").pack(), message_id=other.last.message_id
     )
     assert other.last_callback_answer is not None
-    assert "no longer active" in (other.last_callback_answer.text or "")
+    assert "no longer active" in other.last_callback_answer.body
     untouched = await checkins.get(app.db, theirs.id)
     assert untouched is not None
     assert untouched.status == "scheduled"
@@ -346,7 +346,7 @@ async def test_every_check_in_kind_survives_a_refused_first_send(app: BotUnderTe
             await engine.run_due()
 
     await refused_then_retried(checkin.opens_at + timedelta(seconds=1))
-    reminders = [m for m in person.bot_messages if "Time to check in" in (m.text or "")]
+    reminders = [m for m in person.bot_messages if "Time to check in" in m.body]
     assert len(reminders) == 1
     opened = await checkins.get(app.db, checkin.id)
     assert opened is not None
@@ -354,12 +354,12 @@ async def test_every_check_in_kind_survives_a_refused_first_send(app: BotUnderTe
     assert (await planned(app, 1302)).opens_at == checkin.opens_at + timedelta(days=1)
 
     await refused_then_retried(checkin.opens_at + timedelta(hours=6, seconds=1))
-    assert "A reminder: please check in" in (person.last.text or "")
+    assert "A reminder: please check in" in person.last.body
 
     with at(checkin.closes_at + timedelta(seconds=1)):
         await engine.run_due()
     await refused_then_retried(await digest_due(app) + timedelta(seconds=1))
-    digests = [m for m in officer.bot_messages if "Missed check-ins: 1" in (m.text or "")]
+    digests = [m for m in officer.bot_messages if "Missed check-ins: 1" in m.body]
     assert len(digests) == 1
 
 
@@ -378,17 +378,17 @@ async def test_archiving_and_restoring_keeps_check_ins_honest(app: BotUnderTest)
     assert await checkins.next_planned(app.db, 1312) is None
     with at(first.opens_at + timedelta(seconds=1)):
         await app.app.engine.run_due()
-        assert not any("Time to check in" in (m.text or "") for m in person.bot_messages)
+        assert not any("Time to check in" in m.body for m in person.bot_messages)
         await officer.press_data(ClientAction(client_id=1312, action=CardAction.RESTORE).pack())
     upcoming = await planned(app, 1312)
     assert upcoming.opens_at == first.opens_at + timedelta(days=1)
     with at(first.closes_at + timedelta(hours=1, seconds=5)):
         await app.app.engine.run_due()
         await app.app.engine.run_due()
-    assert not any("Missed" in (m.text or "") for m in officer.bot_messages)
+    assert not any("Missed" in m.body for m in officer.bot_messages)
     with at(upcoming.opens_at + timedelta(seconds=1)):
         await app.app.engine.run_due()
-    assert "Time to check in" in (person.last.text or "")
+    assert "Time to check in" in person.last.body
 
 
 async def test_an_open_check_in_ends_unmissed_when_the_client_is_archived(
@@ -407,7 +407,7 @@ async def test_an_open_check_in_ends_unmissed_when_the_client_is_archived(
     ended = await checkins.get(app.db, first.id)
     assert ended is not None
     assert ended.status == "cancelled"
-    assert not any("Missed" in (m.text or "") for m in officer.bot_messages)
+    assert not any("Missed" in m.body for m in officer.bot_messages)
 
 
 async def test_a_long_outage_resumes_the_schedule_instead_of_ending_it(app: BotUnderTest) -> None:
@@ -420,7 +420,7 @@ async def test_a_long_outage_resumes_the_schedule_instead_of_ending_it(app: BotU
         await app.app.engine.run_due()
         await app.app.engine.run_due()
     # The window still open today got its reminder; tomorrow is planned; no row per lost day.
-    assert "Time to check in" in (person.last.text or "")
+    assert "Time to check in" in person.last.body
     upcoming = await planned(app, 1332)
     assert upcoming.opens_at == first.opens_at + timedelta(days=4)
     assert await app.db.fetchval("SELECT count(*) FROM checkins WHERE client_id = 1332") == 3

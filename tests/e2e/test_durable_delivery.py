@@ -41,9 +41,9 @@ async def test_a_relay_refused_with_502_is_kept_retried_and_the_client_told_twic
     await person.press(MESSAGE)
     app.api.fail_next("sendMessage", 502)
     [reply] = await person.send("urgent: I was evicted")
-    assert "keeps trying" in (reply.text or "")
-    assert "112" in (reply.text or "")
-    assert not any("evicted" in (m.text or "") for m in officer.bot_messages)
+    assert "keeps trying" in reply.body
+    assert "112" in reply.body
+    assert not any("evicted" in m.body for m in officer.bot_messages)
     state = await relay_item(app)
     assert (state.status, state.last_error) == (Status.PENDING, "server_error")
     assert await delivery_of_last_message(app) == "pending"
@@ -62,7 +62,7 @@ async def test_an_html_502_from_a_proxy_is_treated_as_a_server_error(app: BotUnd
     await person.press(MESSAGE)
     app.api.fail_next("sendMessage", 502, html=True)
     [reply] = await person.send("hello")
-    assert "keeps trying" in (reply.text or "")
+    assert "keeps trying" in reply.body
     state = await relay_item(app)
     assert (state.status, state.last_error) == (Status.PENDING, "server_error")
 
@@ -76,12 +76,12 @@ async def test_a_lost_answer_is_retried_and_counted_as_a_possible_duplicate(
     await person.press(MESSAGE)
     app.api.drop_connection_next("sendMessage")
     [reply] = await person.send("please call me")
-    assert "keeps trying" in (reply.text or "")
+    assert "keeps trying" in reply.body
     assert app.app.engine.counters.ambiguous == 1
     state = await relay_item(app)
     await app.app.engine.run_due(state.item.due_at)
     await person.wait_for("has now been delivered")
-    copies = [m for m in officer.bot_messages if "please call me" in (m.text or "")]
+    copies = [m for m in officer.bot_messages if "please call me" in m.body]
     assert 1 <= len(copies) <= 2  # Telegram has no idempotency key: at most one duplicate
 
 
@@ -93,13 +93,13 @@ async def test_a_message_that_finally_cannot_be_delivered_is_reported_to_the_sen
     await officer.press_data(ClientMessages(client_id=1232, action=MessagesAction.WRITE).pack())
     app.api.fail_next("sendMessage", 503)
     [reply] = await officer.send("Your appointment is on Monday")
-    assert "keeps trying to deliver it to Dana" in (reply.text or "")
+    assert "keeps trying to deliver it to Dana" in reply.body
     person.block_bot()
     await officer.wait_for("no longer delivers to Dana")
     state = await relay_item(app)
     await app.app.engine.run_due(state.item.due_at)
     told = await officer.wait_for("❌ Not delivered")
-    assert "To: Dana" in (told.text or "")
+    assert "To: Dana" in told.body
     await app.settle()
     assert await delivery_of_last_message(app) == "failed"
 
@@ -114,8 +114,8 @@ async def test_a_client_whose_officer_is_no_longer_a_caseworker_is_told_and_admi
     await app.db.execute("UPDATE users SET role = 'client' WHERE telegram_id = 1241")
     await person.press(MESSAGE)
     [reply] = await person.send("I live at 12 Abai street")
-    assert "no longer works with you" in (reply.text or "")
-    assert not any("Abai" in (m.text or "") for m in officer.bot_messages)
+    assert "no longer works with you" in reply.body
+    assert not any("Abai" in m.body for m in officer.bot_messages)
     asked = await admin.wait_for("no longer a caseworker")
     assert asked.button_texts == ["👥 Reassign"]
     await app.settle()
@@ -132,14 +132,14 @@ async def test_writing_ends_when_the_caseworker_opens_another_client(app: BotUnd
     await bob.press("✅ I agree")
     await app.settle()  # the caseworker's "accepted" notice is sent
     await officer.press_data(ClientMessages(client_id=1252, action=MessagesAction.WRITE).pack())
-    assert "for Alice" in (officer.last.text or "")
+    assert "for Alice" in officer.last.body
     await officer.command("caseload")
     await officer.press_data(ClientCard(client_id=1253).pack())
     before = len(alice.bot_messages)
     [reply] = await officer.send("Bob: your drug test on Friday was positive")
-    assert "Nothing was sent" in (reply.text or "")
+    assert "Nothing was sent" in reply.body
     assert len(alice.bot_messages) == before
-    assert len([m for m in bob.bot_messages if "drug test" in (m.text or "")]) == 0
+    assert len([m for m in bob.bot_messages if "drug test" in m.body]) == 0
 
 
 async def test_writing_to_a_client_expires(app: BotUnderTest) -> None:
@@ -148,8 +148,8 @@ async def test_writing_to_a_client_expires(app: BotUnderTest) -> None:
     await officer.press_data(ClientMessages(client_id=1262, action=MessagesAction.WRITE).pack())
     with time_machine.travel(timedelta(minutes=16), tick=True):
         [reply] = await officer.send("A note for later")
-    assert "Nothing was sent" in (reply.text or "")
-    assert not any("A note for later" in (m.text or "") for m in person.bot_messages)
+    assert "Nothing was sent" in reply.body
+    assert not any("A note for later" in m.body for m in person.bot_messages)
 
 
 async def test_an_unreachable_notice_survives_a_502_and_is_sent_once(app: BotUnderTest) -> None:
@@ -173,7 +173,7 @@ async def test_an_unreachable_notice_survives_a_502_and_is_sent_once(app: BotUnd
     # A later refusal (a reminder bouncing) does not repeat it.
     await report_unreachable(app.db, app.app.engine, 1272)
     await app.app.engine.run_due()
-    told = [m for m in officer.bot_messages if "no longer delivers" in (m.text or "")]
+    told = [m for m in officer.bot_messages if "no longer delivers" in m.body]
     assert len(told) == 1
     # Its payload is emptied once sent: notices keep no names or ids afterwards.
     await app.settle()
@@ -208,10 +208,10 @@ async def test_a_message_waiting_for_an_officer_follows_the_client_to_the_new_on
     await person.press(MESSAGE)
     app.api.fail_next("sendMessage", 502)
     [reply] = await person.send("are you there?")
-    assert "keeps trying" in (reply.text or "")
+    assert "keeps trying" in reply.body
     await reassign_client(app.db, 1293, 1292, actor_id=None)
     state = await relay_item(app)
     await app.app.engine.run_due(state.item.due_at)
     await second.wait_for("are you there?")
     await person.wait_for("has now been delivered")
-    assert not any("are you there?" in (m.text or "") for m in first.bot_messages)
+    assert not any("are you there?" in m.body for m in first.bot_messages)

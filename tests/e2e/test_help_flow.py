@@ -35,8 +35,8 @@ async def test_the_officer_is_alerted_and_the_client_sees_the_emergency_numbers(
     officer = await app.caseworker(1101, "Officer")
     person = await join(app, officer, 1102)
     [reply] = await person.press(HELP)
-    assert "Your officer has been alerted" in (reply.text or "")
-    assert EMERGENCY in (reply.text or "")
+    assert "Your officer has been alerted" in reply.body
+    assert EMERGENCY in reply.body
     alert = await officer.wait_for("pressed «I need help»")
     assert alert.button_texts == ["Open client card"]
     await app.settle()
@@ -88,8 +88,8 @@ async def test_an_archived_client_pressing_an_old_help_button_reaches_the_admini
     assert "administrators have been alerted" in text
     assert EMERGENCY in text
     alert = await admin.wait_for("pressed «I need help»")
-    assert "archived" in (alert.text or "")
-    assert "Officer" in (alert.text or "")  # who their last officer was
+    assert "archived" in alert.body
+    assert "Officer" in alert.body  # who their last officer was
     assert alert.button_texts == ["👥 Reassign"]
     await app.settle()
     assert await help_rows(app) == [(ADMIN_ID, "sent", "archived")]
@@ -104,9 +104,9 @@ async def test_an_alert_the_officers_telegram_refuses_goes_to_the_administrators
     officer.deactivate()  # no update reaches the bot: it learns only from the refused send
     admin = await app.admin()
     [reply] = await person.press(HELP)
-    assert "Your officer has been alerted" in (reply.text or "")
+    assert "Your officer has been alerted" in reply.body
     alert = await admin.wait_for("pressed «I need help»")
-    assert "Telegram does not deliver to their officer Officer" in (alert.text or "")
+    assert "Telegram does not deliver to their officer Officer" in alert.body
     await app.settle()
     rows = await help_rows(app)
     assert (1121, "failed", None) in rows
@@ -115,7 +115,7 @@ async def test_an_alert_the_officers_telegram_refuses_goes_to_the_administrators
     await admin.wait_for("no longer delivers to the caseworker Officer")
     # ...and the next request goes to them straight away, saying so to the client.
     [again] = await person.press(HELP)
-    assert "administrators have been alerted" in (again.text or "")
+    assert "administrators have been alerted" in again.body
     await app.settle()
     assert [r for r in await help_rows(app) if r[0] == 1121] == [(1121, "failed", None)]
 
@@ -129,15 +129,15 @@ async def test_an_officer_who_blocked_the_bot_is_flagged_and_help_skips_them(
     officer.block_bot()
     await admin.wait_for("no longer delivers to the caseworker Officer")
     [listing, *_rest] = await admin.command("staff")
-    assert "🚫" in (listing.text or "")
+    assert "🚫" in listing.body
     [reply] = await person.press(HELP)
-    assert "administrators have been alerted" in (reply.text or "")
+    assert "administrators have been alerted" in reply.body
     await admin.wait_for("pressed «I need help»")
     # Writing to the bot again makes the officer reachable, and help goes to them again.
     officer.unblock_bot()
     await officer.command("caseload")
     [reply] = await person.press(HELP)
-    assert "Your officer has been alerted" in (reply.text or "")
+    assert "Your officer has been alerted" in reply.body
 
 
 async def test_a_caseworker_removed_since_the_alert_was_stored_is_skipped(
@@ -152,8 +152,8 @@ async def test_a_caseworker_removed_since_the_alert_was_stored_is_skipped(
     await app.db.execute("UPDATE users SET role = 'client' WHERE telegram_id = 1141")
     await app.app.engine.run_due()
     alert = await admin.wait_for("pressed «I need help»")
-    assert "no longer a caseworker" in (alert.text or "")
-    assert not any("pressed «I need help»" in (m.text or "") for m in officer.bot_messages)
+    assert "no longer a caseworker" in alert.body
+    assert not any("pressed «I need help»" in m.body for m in officer.bot_messages)
 
 
 async def test_with_nobody_to_alert_the_client_is_told_so_plainly(
@@ -169,8 +169,8 @@ async def test_with_nobody_to_alert_the_client_is_told_so_plainly(
             CheckinAnswer(checkin_id=int(checkin_id), answer="help").pack(),
             message_id=person.bot_messages[-1].message_id,
         )
-        assert "could not alert anyone" in (reply.text or "")
-        assert EMERGENCY in (reply.text or "")
+        assert "could not alert anyone" in reply.body
+        assert EMERGENCY in reply.body
         assert await help_rows(app) == []
 
 

@@ -41,7 +41,7 @@ def unpaced_chats(app: BotUnderTest) -> None:
 
 
 def no_apology(person: FakeUser) -> bool:
-    return all(APOLOGY not in (m.text or "") for m in person.bot_messages)
+    return all(APOLOGY not in m.body for m in person.bot_messages)
 
 
 def raw_message(
@@ -70,7 +70,7 @@ async def test_a_429_on_an_edit_is_waited_out_and_the_edit_arrives(app: BotUnder
     assert ("editMessageText", 429, "Too Many Requests: retry after 1") in app.api.errors
     edited = next(m for m in person.messages if m.message_id == picker.message_id)
     assert edited.text == "Language: English ✓"
-    assert "Done. I will speak English now." in (person.last.text or "")
+    assert "Done. I will speak English now." in person.last.body
     assert no_apology(person)
 
 
@@ -152,7 +152,7 @@ async def test_a_reply_in_six_parts_arrives_in_order_and_paced(app: BotUnderTest
     watching = asyncio.create_task(watch())
     await send_parts(app.app.bot, person.id, "\n".join(parts))  # the import report's way
     await watching
-    assert [(m.text or "")[:6] for m in person.bot_messages] == [f"Part {n}" for n in range(1, 7)]
+    assert [m.body[:6] for m in person.bot_messages] == [f"Part {n}" for n in range(1, 7)]
     assert arrived[2] - arrived[0] < 0.5  # a short burst goes at once
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrived[2:])]
     assert all(gap >= 0.8 for gap in gaps), gaps  # then about one a second
@@ -174,7 +174,7 @@ async def test_a_flooding_account_is_throttled_and_others_are_served_promptly(
     started = loop.time()
     seen = other.bot_messages[-1].message_id
     asking = asyncio.create_task(other.command("help"))
-    await other.wait_for(lambda m: m.message_id > seen and HELP in (m.text or ""), timeout=3)
+    await other.wait_for(lambda m: m.message_id > seen and HELP in m.body, timeout=3)
     assert loop.time() - started < 2  # not queued behind the flood
     await asking
     await flooder.wait_for(SLOW_DOWN, timeout=40)
@@ -212,7 +212,7 @@ async def test_a_help_request_in_the_middle_of_a_flood_is_never_dropped(
         app.api.push_update(raw_message(person, f"flood {n}"))
     await person.wait_for(SLOW_DOWN, timeout=40)
     replies = await person.send("🆘 I need help")  # over the limit, but the sacred path
-    assert any("Your officer has been alerted" in (r.text or "") for r in replies)
+    assert any("Your officer has been alerted" in r.body for r in replies)
     await officer.wait_for("pressed «I need help»")
 
 

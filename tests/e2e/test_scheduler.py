@@ -99,7 +99,7 @@ def ahead(hours: float = 1) -> datetime:
 
 
 def greetings(person: FakeUser, n: int | str) -> list[str]:
-    return [m.text or "" for m in person.bot_messages if (m.text or "").find(f"#{n}") > 0]
+    return [m.text or "" for m in person.bot_messages if m.body.find(f"#{n}") > 0]
 
 
 async def item_state(db: Database, item_id: int | None) -> scheduled.ItemState:

@@ -98,15 +98,15 @@ async def test_commands_work_in_any_case_and_with_this_bots_name(app: BotUnderTe
     person = await app.client(2021)
     for text in ("/START", "/Start", "/start@jana_jol_test_bot", "/START@Jana_Jol_Test_Bot"):
         [reply] = await person.send(text)
-        assert GREETING in (reply.text or ""), text
+        assert GREETING in reply.body, text
     [reply] = await person.send("/HELP")
-    assert "To connect with your officer" in (reply.text or "")
+    assert "To connect with your officer" in reply.body
     [reply] = await person.send("/Privacy@jana_jol_test_bot")
-    assert "Your data" in (reply.text or "")
+    assert "Your data" in reply.body
     officer = await app.caseworker(2022)
     client = await join(app, officer, 2023)
     [reply] = await client.send("/CheckIn")
-    assert "This command is for clients" not in (reply.text or "")
+    assert "This command is for clients" not in reply.body
     [reply] = await officer.send("/CASELOAD")
     assert "Case 17/2026" in " ".join(reply.button_texts)
 
@@ -117,7 +117,7 @@ async def test_a_command_for_another_bot_is_ignored(app: BotUnderTest) -> None:
         assert await person.send(text) == [], text
     # An unknown command for this bot still gets its hint.
     [reply] = await person.send("/whatever@jana_jol_test_bot")
-    assert "I do not know this command" in (reply.text or "")
+    assert "I do not know this command" in reply.body
 
 
 # -- 3. /delete_me says who is told --------------------------------------------------------------
@@ -126,20 +126,20 @@ async def test_a_command_for_another_bot_is_ignored(app: BotUnderTest) -> None:
 async def test_delete_me_says_who_is_told_per_situation(app: BotUnderTest) -> None:
     newcomer = await app.client(2041)
     [ask] = await newcomer.command("delete_me")
-    assert "officer" not in (ask.text or "")
-    assert "your language" in (ask.text or "")
+    assert "officer" not in ask.body
+    assert "your language" in ask.body
 
     officer = await app.caseworker(2042)
     person = await join(app, officer, 2043)
     [ask] = await person.command("delete_me")
-    assert "Your officer is told that you left" in (ask.text or "")
+    assert "Your officer is told that you left" in ask.body
     await person.press("✖ No, keep it")
 
     await open_card(officer)
     await officer.press("🗄 Archive")
     [ask] = await person.command("delete_me")
-    assert "The officer who had your case is told" in (ask.text or "")
-    assert "Your officer is told" not in (ask.text or "")
+    assert "The officer who had your case is told" in ask.body
+    assert "Your officer is told" not in ask.body
     await person.press("🗑 Yes, delete my data")
     await officer.wait_for("deleted their data")
 
@@ -155,18 +155,18 @@ async def test_search_repeats_the_query_without_bidi_controls(app: BotUnderTest)
     for control in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f":
         assert control not in text
     [reply] = await person.command("services", "ж" * 200)
-    assert "ж" * 59 + "…»" in (reply.text or "")  # clipped in the echo
+    assert "ж" * 59 + "…»" in reply.body  # clipped in the echo
 
 
 async def test_a_blank_query_asks_for_words(app: BotUnderTest) -> None:
     person = await app.client(2052)
     for blank in ("\u200f", "\u202e \u2066", "\u200b\u200b"):
         [reply] = await person.command("services", blank)
-        assert "Type what you are looking for" in (reply.text or ""), repr(blank)
-        assert "Nothing found" not in (reply.text or "")
+        assert "Type what you are looking for" in reply.body, repr(blank)
+        assert "Nothing found" not in reply.body
     # The next words are the search.
     [reply] = await person.send("qwertyuiop")
-    assert "Nothing found for «qwertyuiop»" in (reply.text or "")
+    assert "Nothing found for «qwertyuiop»" in reply.body
 
 
 async def test_more_than_fifty_matches_say_so(app: BotUnderTest) -> None:
@@ -182,8 +182,8 @@ async def test_more_than_fifty_matches_say_so(app: BotUnderTest) -> None:
     rows = [row(f"few-{i}", **tri("name", "Ирис", "Ирис", "Iris")) for i in range(3)]
     await import_file(app.db, write_csv(rows), actor_id=None)
     [reply] = await person.command("services", "iris")
-    assert "Found for «iris»: 3" in (reply.text or "")
-    assert "more than" not in (reply.text or "")
+    assert "Found for «iris»: 3" in reply.body
+    assert "more than" not in reply.body
 
 
 async def test_lists_sort_in_natural_order(app: BotUnderTest) -> None:
@@ -218,8 +218,8 @@ async def test_a_client_sends_text_then_photo_then_voice_and_all_arrive(
     person = await join(app, officer, 2062)
     await person.press("✉️ Message my officer")
     replies = await person.send("Here is my certificate")
-    assert any("✅ Delivered to your officer." in (r.text or "") for r in replies)
-    assert any("You can send more" in (r.text or "") for r in replies)
+    assert any("✅ Delivered to your officer." in r.body for r in replies)
+    assert any("You can send more" in r.body for r in replies)
     await officer.wait_for("Here is my certificate")
     before = len(officer.bot_messages)
     replies = await person.send_photo(caption=None)
@@ -238,8 +238,8 @@ async def test_a_client_sends_text_then_photo_then_voice_and_all_arrive(
     # «✔ Done» ends it: the next photo goes nowhere, and the client is told how to send it.
     await person.press("✔ Done")
     [reply] = await person.send_photo()
-    assert "Nothing was sent" in (reply.text or "")
-    assert "✉️ Message my officer" in (reply.text or "")
+    assert "Nothing was sent" in reply.body
+    assert "✉️ Message my officer" in reply.body
     assert await app.db.fetchval("SELECT count(*) FROM messages WHERE client_id = 2062") == 3
 
 
@@ -250,12 +250,12 @@ async def test_another_menu_item_or_a_long_pause_ends_writing(app: BotUnderTest)
     await person.send("first")
     await person.command("help")  # leaves the conversation
     [reply] = await person.send("not for the officer")
-    assert "Nothing was sent" in (reply.text or "")
+    assert "Nothing was sent" in reply.body
     await person.press("✉️ Message my officer")
     await person.send("again")
     with at(datetime.now(UTC) + timedelta(minutes=16)):
         [reply] = await person.send("an hour later")
-    assert "Nothing was sent" in (reply.text or "")
+    assert "Nothing was sent" in reply.body
     bodies = await app.db.fetchall("SELECT body FROM messages WHERE client_id = 2064 ORDER BY id")
     assert [r["body"] for r in bodies] == ["first", "again"]
 
