@@ -15,7 +15,7 @@ from aiogram.utils.i18n import I18n
 from db import scheduled
 from db.clock import utcnow
 from db.database import Database
-from db.scheduled import ScheduledItem
+from db.scheduled import ScheduledItem, Status
 from scheduler.context import Delivery
 from scheduler.outcomes import Outcome
 from scheduler.pacing import ChatPacer
@@ -55,6 +55,9 @@ class EngineConfig:
     # Finished rows are kept this long (diagnostics, dedupe keys), then purged.
     retention: timedelta = timedelta(days=30)
     purge_every: timedelta = timedelta(hours=6)
+    # deliver_now on a row the dispatcher is sending waits this long for its outcome, so a
+    # person is not told "still trying" about a message that is going out that moment.
+    settle_wait: float = 10.0
 
 
 class Engine:
@@ -210,7 +213,14 @@ class Engine:
         item = await scheduled.claim_key(self.db, dedupe_key, self.now())
         if item is not None:
             await self.runner.process_now(item)
-        return await scheduled.get_by_key(self.db, dedupe_key)
+        state = await scheduled.get_by_key(self.db, dedupe_key)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.config.settle_wait
+        # Claimed by the dispatcher (a restart's recovery, say): its answer is near.
+        while state is not None and state.status is Status.SENDING and loop.time() < until:
+            await asyncio.sleep(0.05)
+            state = await scheduled.get_by_key(self.db, dedupe_key)
+        return state
 
     async def run_due(self, now: datetime | None = None) -> RunReport:
         """Handle everything due at `now` (default: the clock) and return what happened."""

@@ -287,3 +287,28 @@ async def test_deliver_now_sends_in_the_callers_task_and_reports_the_state(engin
     assert again is not None
     assert again.status is Status.SENT
     assert calls == ["ok", "flaky"]
+
+
+async def test_deliver_now_waits_for_the_dispatcher_sending_the_same_row(engine: Engine) -> None:
+    """After a restart the dispatcher may be sending a recovered message when its replayed
+    update asks for it: the sender hears "delivered", not "still trying"."""
+    release = asyncio.Event()
+    sending = asyncio.Event()
+
+    async def slow(item: ScheduledItem, delivery: Delivery) -> Outcome:
+        sending.set()
+        await release.wait()
+        return SENT
+
+    engine.register("k", slow)
+    await engine.schedule("k", 1, T0, {}, dedupe_key="a")
+    dispatcher = asyncio.create_task(engine.run_due(T0))
+    await sending.wait()
+    asker = asyncio.create_task(engine.deliver_now("a"))
+    await asyncio.sleep(0.2)
+    assert not asker.done()  # waiting on the dispatcher's answer
+    release.set()
+    found = await asyncio.wait_for(asker, 5)
+    await dispatcher
+    assert found is not None
+    assert found.status is Status.SENT
