@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 from aiogram import Bot
@@ -350,7 +350,9 @@ async def test_a_file_of_bad_cells_gets_a_short_report_with_the_true_count(
     # kept and the rest counted.
     bad = [row(f"bad-{i}", categories="nope", hours="soon", latitude="x") for i in range(300)]
     data = write_csv(bad)
-    parsed = parse_csv(data, [c.code for c in await directory.categories(app.db)], date.today())
+    parsed = parse_csv(
+        data, [c.code for c in await directory.categories(app.db)], datetime.now(UTC).date()
+    )
     assert parsed.problem_count == 300 * 3
     admin = await app.admin()
     replies = await admin.send_document(data, "services.csv")

@@ -63,7 +63,7 @@ def test_match_expression_quotes_every_token() -> None:
 # -- hours ---------------------------------------------------------------------------------------
 
 # 2026-11-23 is a Monday.
-MONDAY = datetime(2026, 11, 23)
+MONDAY = datetime(2026, 11, 23)  # noqa: DTZ001 - a local wall-clock time, as the directory logic takes it
 
 
 def at(day_offset: int, hour: int, minute: int = 0) -> datetime:

@@ -107,7 +107,7 @@ def test_parsing_settings_values() -> None:
     assert zone_or_default(None, "Asia/Almaty") == ALMATY
     assert zone_or_default("Europe/Berlin", "Asia/Almaty") == BERLIN
     with pytest.raises(ValueError, match="naive"):
-        next_local_time(datetime(2025, 1, 1), time(9), ALMATY)
+        next_local_time(datetime(2025, 1, 1), time(9), ALMATY)  # noqa: DTZ001 - naive on purpose
 
 
 # -- properties over zones with and without DST, odd offsets and 30-minute DST ---------------
@@ -126,8 +126,11 @@ ZONES = [
         "America/Santiago",
     )
 ]
+# Hypothesis takes naive bounds and adds the zone itself.
 instants = st.datetimes(
-    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+    min_value=datetime(2020, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2030, 12, 31),  # noqa: DTZ001
+    timezones=st.just(UTC),
 )
 clock_times = st.times().map(lambda t: t.replace(second=0, microsecond=0))
 
