@@ -28,15 +28,16 @@ def admins_only() -> HasRole:
     return HasRole(Role.ADMIN)
 
 
-def restrict(router: Router, role_filter: HasRole) -> None:
+def restrict(router: Router, role_filter: HasRole) -> Router:
     """Close a whole router, and the routers inside it, to other roles.
 
     Every kind of update is filtered (messages, edits, buttons, chat member changes,
     inline queries, ...), not only the ones the router handles today, so a handler added
     later for another kind is closed too. An update that carries no person has no
     `user` and never passes. Only aiogram's internal "update" and "error" observers are
-    left alone.
+    left alone. Returns the router.
     """
     for name, observer in router.observers.items():
         if name not in INTERNAL_UPDATE_TYPES:
             observer.filter(role_filter)
+    return router

@@ -1,13 +1,22 @@
-"""One aiogram Router per feature, each built by its module's `create_router()`.
+"""One aiogram Router per feature, each built by its module's `create_router()`, and the
+role map: which people each feature is open to.
 
 Routers are built per application (not at import) so that tests can run several
 bots in one process. Order matters: the fallback router comes last.
+
+The features open to one audience only sit together under one parent router whose role
+filter (bot/roles.py `restrict`) closes them all at once: a person outside it costs one
+filter call there, not a pass through each feature. Moving a feature between audiences
+keeps, for every role, the order of the routers that role reaches (the only order that
+can matter: a person never reaches the others).
 """
 
 from __future__ import annotations
 
 from aiogram import Router
 
+from bot.roles import HasRole, admins_only, restrict, staff_only
+from db.users import Role
 from handlers import (
     caseload,
     checkins,
@@ -29,29 +38,47 @@ from handlers import (
     staff,
     start,
 )
+from handlers.checkins import client as checkins_client
+from handlers.checkins import staff as checkins_staff
 from scheduler.engine import Engine
 from services import reachability
 
 
+def audience(name: str, role_filter: HasRole, *routers: Router) -> Router:
+    """One parent router, closed to other roles, with `routers` inside in this order."""
+    parent = Router(name=name)
+    parent.include_routers(*routers)
+    return restrict(parent, role_filter)
+
+
 def feature_routers() -> list[Router]:
+    caseworkers = HasRole(Role.CASEWORKER)
     return [
+        # Everyone.
         onboarding.create_router(),  # before start: /start with an invitation token
         start.create_router(),
         language.create_router(),
         help.create_router(),
         privacy.create_router(),
         delete_me.create_router(),
-        invite.create_router(),
-        caseload.create_router(),
-        client_card.create_router(),
-        hours.create_router(),
-        staff.create_router(),
-        membership.create_router(),
-        checkins.create_router(),
-        directory_admin.create_router(),  # admins only: before the public directory router
+        membership.create_router(),  # only blocked/unblocked (my_chat_member) updates
+        audience(
+            "staff-features",
+            staff_only(),
+            restrict(invite.create_router(), caseworkers),
+            caseload.create_router(),
+            client_card.create_router(),
+            restrict(hours.create_router(), caseworkers),
+            restrict(staff.create_router(), admins_only()),
+            restrict(checkins_staff.create_router(), caseworkers),
+            # Admins only: before the public directory router.
+            restrict(directory_admin.create_router(), admins_only()),
+        ),
+        audience("client-features", HasRole(Role.CLIENT), checkins_client.create_router()),
+        # Everyone again.
         directory.create_router(),  # takes locations and files only outside other conversations
         # Catches whatever a person sends while writing to the other side, so it comes
-        # after every command and menu button.
+        # after every command and menu button (its client and staff sides carry their roles).
         messaging.create_router(),
         fallback.create_router(),  # last: catches what nothing else did
     ]

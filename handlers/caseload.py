@@ -16,7 +16,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.menu import Label, MenuButton
-from bot.roles import restrict, staff_only
 from db import clients
 from db.clients import Client
 from db.clock import utcnow
@@ -126,7 +125,6 @@ card_buttons.register(100, back_to_list)
 
 def create_router() -> Router:
     router = Router(name="caseload")
-    restrict(router, staff_only())
     router.message.register(show_caseload, Command("caseload", ignore_case=True))
     router.message.register(show_caseload, MenuButton(Label.CASELOAD))
     router.callback_query.register(turn_page, CaseloadPage.filter())

@@ -41,7 +41,6 @@ from babel.dates import format_timedelta
 
 from bot.config import Settings
 from bot.i18n import N_, say_date, say_datetime
-from bot.roles import restrict, staff_only
 from db import clients
 from db.clients import Client
 from db.clock import utcnow
@@ -289,7 +288,6 @@ restore = _set_status("active")
 
 def create_router() -> Router:
     router = Router(name="client-card")
-    restrict(router, staff_only())
     router.callback_query.register(open_card, ClientCard.filter())
     router.callback_query.register(archive, ClientAction.filter(F.action == CardAction.ARCHIVE))
     router.callback_query.register(restore, ClientAction.filter(F.action == CardAction.RESTORE))

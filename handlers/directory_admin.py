@@ -21,7 +21,6 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.roles import admins_only, restrict
 from db import directory
 from db import directory_reports as reports
 from db.clock import utcnow
@@ -293,7 +292,6 @@ async def resolve_report(
 
 def create_router() -> Router:
     router = Router(name="directory_admin")
-    restrict(router, admins_only())
     router.message.register(directory_overview, Command("directory", ignore_case=True))
     router.message.register(reports_command, Command("reports", ignore_case=True))
     # A document sent within another feature's conversation belongs to that feature.

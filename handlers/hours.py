@@ -13,11 +13,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 
-from bot.roles import HasRole, restrict
 from core.dates import weekday_names
 from db import working_hours
 from db.database import Database
-from db.users import Role, User
+from db.users import User
 from db.working_hours import WorkingHours, parse_range
 from handlers.ui import edit_or_send
 
@@ -97,7 +96,6 @@ async def time_given(
 
 def create_router() -> Router:
     router = Router(name="hours")
-    restrict(router, HasRole(Role.CASEWORKER))
     router.message.register(show_hours, Command("hours", ignore_case=True))
     router.message.register(time_given, StateFilter(EditingHours.time))
     router.callback_query.register(toggle_day, HoursDay.filter((F.day >= 0) & (F.day <= 6)))

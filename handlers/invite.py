@@ -22,11 +22,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.i18n import say_when
 from bot.menu import Label, MenuButton, main_menu
-from bot.roles import HasRole, restrict
 from db import invitations
 from db.database import Database
 from db.invitations import Invitation
-from db.users import Role, User
+from db.users import User
 from handlers.ui import ON_MESSAGE, Screen, clip, edit_or_send, refuse, refuse_inactive
 
 MAX_LABEL = 64
@@ -213,7 +212,6 @@ async def revoke(
 
 def create_router() -> Router:
     router = Router(name="invite")
-    restrict(router, HasRole(Role.CASEWORKER))
     router.message.register(ask_label, Command("invite", ignore_case=True))
     router.message.register(ask_label, MenuButton(Label.INVITE))
     router.message.register(label_given, StateFilter(Inviting.label))

@@ -12,7 +12,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from bot.menu import Label, MenuButton
-from bot.roles import admins_only, restrict
 from db import clients, users
 from db.clients import LinkError
 from db.database import Database
@@ -175,7 +174,6 @@ async def client_moved(delivery: Delivery, values: dict[str, Any]) -> Rendered |
 
 def create_router() -> Router:
     router = Router(name="staff")
-    restrict(router, admins_only())
     router.message.register(list_staff, Command("staff", ignore_case=True))
     router.message.register(list_staff, MenuButton(Label.STAFF))
     router.callback_query.register(caseworker_clients, StaffCaseworker.filter(), ON_MESSAGE)

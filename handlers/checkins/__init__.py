@@ -9,16 +9,8 @@ need_help.py «I need help»: the answer, its alerts (officer, else administrato
 
 from __future__ import annotations
 
-from aiogram import Router
-
-from handlers.checkins import client, need_help, staff, timed
+from handlers.checkins import need_help, timed
 from scheduler.engine import Engine
-
-
-def create_router() -> Router:
-    router = Router(name="checkins")
-    router.include_routers(client.create_router(), staff.create_router())
-    return router
 
 
 def register_timed_work(engine: Engine) -> None:

@@ -28,12 +28,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.i18n import say_when, translations_of
 from bot.menu import Label, MenuButton, main_menu
-from bot.roles import HasRole, restrict
 from db import checkins, clients
 from db.checkins import Checkin
 from db.clock import utcnow
 from db.database import Database
-from db.users import Role, User
+from db.users import User
 from handlers.checkins.need_help import ask_for_help
 from handlers.checkins.planning import describe
 from handlers.texts import emergency_numbers
@@ -286,7 +285,6 @@ def is_help_request(i18n: I18n) -> Callable[[Update], bool]:
 
 def create_router() -> Router:
     router = Router(name="checkins-client")
-    restrict(router, HasRole(Role.CLIENT))
     router.message.register(check_in_now, Command("checkin", ignore_case=True))
     router.message.register(check_in_now, MenuButton(Label.CHECKIN))
     router.message.register(help_now, MenuButton(Label.HELP_NOW))

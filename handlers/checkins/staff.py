@@ -21,14 +21,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.i18n import N_
-from bot.roles import HasRole, restrict
 from core.timecalc import parse_hhmm
 from db import checkins, clients, users
 from db.checkins import CheckinSchedule
 from db.clients import Client
 from db.clock import utcnow
 from db.database import Database
-from db.users import Role, User
+from db.users import User
 from handlers.checkins.planning import replan
 from handlers.checkins.schedule_ui import (
     Pattern,
@@ -388,7 +387,6 @@ async def window_given(
 
 def create_router() -> Router:
     router = Router(name="checkins-staff")
-    restrict(router, HasRole(Role.CASEWORKER))
     on = router.callback_query.register
     message = ON_MESSAGE
     on(show, ScheduleMenu.filter())

@@ -56,12 +56,95 @@ def test_every_restricted_feature_router_filters_every_kind_it_handles() -> None
         for router in all_routers(feature_routers())
         if any(role_filtered(router, name) for name in router.observers)
     ]
-    assert len(restricted) >= 9  # caseload, invite, hours, staff, check-ins, directory admin, ...
+    assert len(restricted) >= 9  # the staff and client parents, invite, hours, staff, ...
     for router in restricted:
         for inner in router.chain_tail:  # a router's filters also close the routers inside it
             for name, observer in inner.observers.items():
                 if observer.handlers and name not in INTERNAL_UPDATE_TYPES:
                     assert role_filtered(router, name), f"{router}: {name} has no role filter"
+
+
+def reaches(router: Router) -> frozenset[Role]:
+    """The roles that pass every role filter on the way to `router` (messages)."""
+    roles = frozenset(Role)
+    for outer in router.chain_head:
+        for f in outer.message._handler.filters or []:
+            if isinstance(f.callback, HasRole):
+                roles &= f.callback.roles
+    return roles
+
+
+EVERYONE = frozenset(Role)
+STAFF = frozenset({Role.CASEWORKER, Role.ADMIN})
+ROLE_MAP = {
+    "onboarding": EVERYONE,
+    "start": EVERYONE,
+    "language": EVERYONE,
+    "help": EVERYONE,
+    "privacy": EVERYONE,
+    "delete_me": EVERYONE,
+    "membership": EVERYONE,
+    "invite": {Role.CASEWORKER},
+    "caseload": STAFF,
+    "client-card": STAFF,
+    "hours": {Role.CASEWORKER},
+    "staff": {Role.ADMIN},
+    "checkins-staff": {Role.CASEWORKER},
+    "directory_admin": {Role.ADMIN},
+    "checkins-client": {Role.CLIENT},
+    "directory": EVERYONE,
+    "messaging": EVERYONE,
+    "messaging-client": {Role.CLIENT},
+    "messaging-staff": STAFF,
+    "fallback": EVERYONE,
+}
+
+# The order the features were tried in before they were grouped by audience. For every
+# role and kind of update, the features that role reaches and that handle the kind must
+# still be tried in this order (a menu label typed during another feature's conversation
+# goes to whichever comes first).
+ORDER = [
+    "onboarding",
+    "start",
+    "language",
+    "help",
+    "privacy",
+    "delete_me",
+    "invite",
+    "caseload",
+    "client-card",
+    "hours",
+    "staff",
+    "membership",
+    "checkins-client",
+    "checkins-staff",
+    "directory_admin",
+    "directory",
+    "messaging",
+    "messaging-client",
+    "messaging-staff",
+    "fallback",
+]
+
+
+def features() -> list[Router]:
+    """Every router with handlers, in the order aiogram tries them."""
+    return [
+        r for r in all_routers(feature_routers()) if any(o.handlers for o in r.observers.values())
+    ]
+
+
+def test_the_role_map() -> None:
+    assert {r.name: reaches(r) for r in features()} == ROLE_MAP
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_grouping_by_audience_keeps_the_order_each_role_sees(role: Role) -> None:
+    routers = [r for r in features() if role in reaches(r)]
+    for kind in UPDATES:
+        handling = [r.name for r in routers if r.observers[kind].handlers]
+        assert handling == [name for name in ORDER if name in handling], kind
+    assert [r.name for r in routers] != []
 
 
 def test_restrict_filters_every_observer_not_only_messages_and_buttons() -> None:
