@@ -53,9 +53,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("services", N_("Find services: work, documents, housing, health"), EVERYONE),
     CommandSpec("checkin", N_("Check in now"), CLIENTS, needs_officer=True),
     CommandSpec("message", N_("Write to my probation officer"), CLIENTS, needs_officer=True),
+    CommandSpec(
+        "appointments", N_("My appointments: book, move, cancel"), CLIENTS, needs_officer=True
+    ),
     CommandSpec("caseload", N_("My clients"), CASEWORKERS),
+    CommandSpec("today", N_("Today's visits and attendance"), CASEWORKERS),
     CommandSpec("invite", N_("Invite a client"), CASEWORKERS),
-    CommandSpec("hours", N_("My working hours"), CASEWORKERS),
+    CommandSpec("hours", N_("My working hours and reception"), CASEWORKERS),
     CommandSpec("staff", N_("Staff and reassignment"), ADMINS),
     CommandSpec("reports", N_("Problem reports on the directory"), ADMINS),
     CommandSpec("directory", N_("The directory: numbers, CSV export and import"), ADMINS),

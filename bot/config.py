@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.reception import AppointmentRules, parse_offsets
 from core.timecalc import QuietHours, zone_or_default
 
 Language = Literal["kk", "ru", "en"]
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
     scheduler_late_after_seconds: int = Field(default=300, ge=0)
     # Local time window when nothing non-urgent is sent to a client; "off" disables it.
     quiet_hours: str = "22:00-08:00"
+    # Appointments (per office): reminders before one ("7d,3d,1d,2h"; d, h or m), how close
+    # to it a client may still cancel or move it, and how long an assigned visit may wait
+    # for the client's acknowledgement before the caseworker is told.
+    appointment_reminders: str = "7d,3d,1d,2h"
+    appointment_cutoff_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    appointment_ack_hours: int = Field(default=24, ge=1, le=14 * 24)
 
     @field_validator("bot_token")
     @classmethod
@@ -89,6 +97,20 @@ class Settings(BaseSettings):
     def _quiet_hours_shape(cls, value: str) -> str:
         QuietHours.parse(value)  # raises ValueError with the reason
         return value.strip()
+
+    @field_validator("appointment_reminders")
+    @classmethod
+    def _reminders_shape(cls, value: str) -> str:
+        parse_offsets(value)  # raises ValueError with the reason
+        return value.strip()
+
+    @property
+    def appointment_rules(self) -> AppointmentRules:
+        return AppointmentRules(
+            reminders=parse_offsets(self.appointment_reminders),
+            cutoff=timedelta(minutes=self.appointment_cutoff_minutes),
+            ack_within=timedelta(hours=self.appointment_ack_hours),
+        )
 
     @property
     def quiet(self) -> QuietHours | None:

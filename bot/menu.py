@@ -23,7 +23,9 @@ class Label:
     CHECKIN = N_("✅ Check in")
     HELP_NOW = N_("🆘 I need help")
     MESSAGE_OFFICER = N_("✉️ Message my officer")
+    APPOINTMENTS = N_("📅 Appointments")
     CASELOAD = N_("🗂 My clients")
+    TODAY = N_("📅 Today's visits")
     INVITE = N_("➕ Invite a client")
     LANGUAGE = N_("🌐 Language")
     HELP = N_("❓ How to use")
@@ -58,8 +60,9 @@ def _admin(user: User) -> bool:
 _LAYOUT: tuple[tuple[tuple[str, Callable[[User], bool]], ...], ...] = (
     ((Label.SERVICES, _everyone),),
     ((Label.CHECKIN, _linked_client), (Label.HELP_NOW, _linked_client)),
-    ((Label.MESSAGE_OFFICER, _linked_client),),
-    ((Label.CASELOAD, _caseworker), (Label.INVITE, _caseworker)),
+    ((Label.MESSAGE_OFFICER, _linked_client), (Label.APPOINTMENTS, _linked_client)),
+    ((Label.CASELOAD, _caseworker), (Label.TODAY, _caseworker)),
+    ((Label.INVITE, _caseworker),),
     ((Label.STAFF, _admin),),
     ((Label.HELP, _everyone), (Label.LANGUAGE, _everyone), (Label.PRIVACY, _everyone)),
 )

@@ -67,6 +67,42 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         ("DELETE FROM checkins WHERE client_id = :id",),
     ),
     PersonalTable(
+        "appointments",
+        "appointments",
+        "client_id = :id",
+        ("DELETE FROM appointments WHERE client_id = :id",),
+    ),
+    PersonalTable(
+        # Staff side: their clients' appointments stay the clients' record, without the
+        # caseworker's id; upcoming ones are cancelled (nobody would receive the client).
+        "appointments_as_caseworker",
+        "appointments",
+        "caseworker_id = :id",
+        (
+            "UPDATE appointments SET caseworker_id = 0, status = CASE status "
+            "WHEN 'booked' THEN 'cancelled' ELSE status END, cancelled_by = CASE status "
+            "WHEN 'booked' THEN 'system' ELSE cancelled_by END WHERE caseworker_id = :id",
+        ),
+    ),
+    PersonalTable(
+        "reception_hours",
+        "reception_hours",
+        "caseworker_id = :id",
+        ("DELETE FROM reception_hours WHERE caseworker_id = :id",),
+    ),
+    PersonalTable(
+        "reception_extra_slots",
+        "reception_extra_slots",
+        "caseworker_id = :id",
+        ("DELETE FROM reception_extra_slots WHERE caseworker_id = :id",),
+    ),
+    PersonalTable(
+        "reception_days_off",
+        "reception_days_off",
+        "caseworker_id = :id",
+        ("DELETE FROM reception_days_off WHERE caseworker_id = :id",),
+    ),
+    PersonalTable(
         "checkin_schedule",
         "checkin_schedules",
         "client_id = :id",

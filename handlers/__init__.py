@@ -18,6 +18,7 @@ from aiogram import Router
 from bot.roles import HasRole, admins_only, restrict, staff_only
 from db.users import Role
 from handlers import (
+    appointments,
     caseload,
     checkins,
     client_card,
@@ -71,10 +72,16 @@ def feature_routers() -> list[Router]:
             restrict(hours.create_router(), caseworkers),
             restrict(staff.create_router(), admins_only()),
             restrict(checkins_staff.create_router(), caseworkers),
+            restrict(appointments.create_staff_router(), caseworkers),
             # Admins only: before the public directory router.
             restrict(directory_admin.create_router(), admins_only()),
         ),
-        audience("client-features", HasRole(Role.CLIENT), checkins_client.create_router()),
+        audience(
+            "client-features",
+            HasRole(Role.CLIENT),
+            checkins_client.create_router(),
+            appointments.create_client_router(),
+        ),
         # Everyone again.
         directory.create_router(),  # takes locations and files only outside other conversations
         # Catches whatever a person sends while writing to the other side, so it comes
@@ -90,4 +97,5 @@ def register_timed_work(engine: Engine) -> None:
     command_menu.register(engine)
     messaging.register_timed_work(engine)
     checkins.register_timed_work(engine)
+    appointments.register_timed_work(engine)
     engine.on_unreachable(reachability.unreachable_hook(engine))

@@ -32,7 +32,7 @@ def test_the_main_menu_is_reused_per_language_and_kind_of_person() -> None:
         russian = main_menu(person(Role.CLIENT, caseworker_id=5))
     assert texts(client.keyboard)[1] == ["✅ Check in", "🆘 I need help"]
     assert all("✅ Check in" not in row for row in texts(unlinked.keyboard))
-    assert ["🗂 My clients", "➕ Invite a client"] in texts(caseworker.keyboard)
+    assert ["🗂 My clients", "📅 Today's visits"] in texts(caseworker.keyboard)
     assert texts(russian.keyboard) != texts(client.keyboard)
     assert russian.input_field_placeholder != client.input_field_placeholder
 

@@ -80,6 +80,34 @@ async def _fill(db: Database) -> None:
             (PERSON,),
         ),
         (
+            "INSERT INTO appointments (uid, client_id, caseworker_id, starts_at, ends_at, place, "
+            "latitude, longitude, origin, status, sequence, acknowledged_at, answer, "
+            "cancelled_by, created_at, updated_at) VALUES ('u1@x', ?, 1, ?, ?, 'Abai 1', 43.2, "
+            "76.9, 'assigned', 'cancelled', 1, ?, 'work', 'client', ?, ?)",
+            (PERSON, now, now, now, now, now),
+        ),
+        (  # PERSON as client 2's caseworker
+            "INSERT INTO appointments (uid, client_id, caseworker_id, starts_at, ends_at, place, "
+            "latitude, longitude, origin, status, sequence, acknowledged_at, answer, "
+            "cancelled_by, created_at, updated_at) VALUES ('u2@x', 2, ?, ?, ?, 'Abai 1', 43.2, "
+            "76.9, 'booked', 'booked', 0, ?, 'coming', 'client', ?, ?)",
+            (PERSON, now, now, now, now, now),
+        ),
+        (
+            "INSERT INTO reception_hours (caseworker_id, weekdays, starts_at, ends_at, "
+            "slot_minutes, place, latitude, longitude) VALUES (?, '1', '10:00', '12:00', 30, "
+            "'Abai 1', 43.2, 76.9)",
+            (PERSON,),
+        ),
+        (
+            "INSERT INTO reception_extra_slots (caseworker_id, starts_at) VALUES (?, ?)",
+            (PERSON, now),
+        ),
+        (
+            "INSERT INTO reception_days_off (caseworker_id, day) VALUES (?, '2026-12-31')",
+            (PERSON,),
+        ),
+        (
             "INSERT INTO checkin_schedules (client_id, pattern, at_time, weekdays, every_n, "
             "anchor_date, window_hours, request_location, paused, updated_at) "
             "VALUES (?, 'weekdays', '10:00', '0,2', 1, '2026-01-01', 6, 1, 0, ?)",
@@ -168,6 +196,10 @@ async def test_erase_leaves_no_row_about_the_person_and_keeps_others_data(db: Da
     details = await db.fetchval("SELECT details FROM audit_log WHERE action = 'client.reassigned'")
     assert json.loads(details) == {"from_caseworker": None}
     assert await db.fetchval("SELECT count(*) FROM users WHERE telegram_id = 2") == 1
+    # Client 2 keeps their appointment record; the erased caseworker's upcoming one is cancelled.
+    row = await db.fetchone("SELECT caseworker_id, status FROM appointments WHERE client_id = 2")
+    assert row is not None
+    assert tuple(row) == (0, "cancelled")
 
 
 async def test_who_may_be_erased_from_the_command_line(db: Database) -> None:
