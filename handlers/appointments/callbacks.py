@@ -74,7 +74,6 @@ class MineAction(StrEnum):
     CANCEL = "cancel"  # asks to confirm
     CANCEL_YES = "cancel_yes"
     MOVE = "move"  # opens the booking calendar for a new time
-    ACKNOWLEDGE = "ack"  # an assigned visit: «I'll be there»
 
 
 class Mine(CallbackData, prefix="my1"):
@@ -85,7 +84,8 @@ class Mine(CallbackData, prefix="my1"):
 
 
 class Reply(StrEnum):
-    """The answers a reminder takes (PROBLEM opens the choice of problem)."""
+    """The answers a reminder (or an assigned visit) takes; any of them acknowledges an
+    assigned visit. PROBLEM opens the choice of problem."""
 
     COMING = "coming"
     RESCHEDULE = "reschedule"
