@@ -188,7 +188,7 @@ def _remove(telegram_id: int) -> Callable[[Database], Awaitable[int]]:
 
         async def cancel_appointments(conn: aiosqlite.Connection) -> None:
             nonlocal cancelled
-            cancelled = await cancel_all_with_caseworker_in(conn, telegram_id, "removed", utcnow())
+            cancelled = await cancel_all_with_caseworker_in(conn, telegram_id, "system", utcnow())
 
         await remove_caseworker(db, telegram_id, actor_id=None, then=cancel_appointments)
         print(f"{telegram_id} is no longer a caseworker.")

@@ -39,7 +39,7 @@ async def reassign_client(
         await notify_in(conn, recipient_id=caseworker_id, code=CLIENT_ASSIGNED, client=client_id)
         if previous is not None:
             await notify_in(conn, recipient_id=previous, code=CLIENT_MOVED, client=client_id)
-        await cancel_all_for_client_in(conn, client_id, "reassigned", utcnow(), tell=True)
+        await cancel_all_for_client_in(conn, client_id, "system", utcnow(), tell=True)
 
     previous_row = await clients.get(db, client_id)
     previous = previous_row.caseworker_id if previous_row else None

@@ -72,6 +72,7 @@ IN_DAYS = (
 )
 SOON = N_("📅 A reminder: you have an appointment with your probation officer.")
 DAY_BEFORE = N_("📅 Your appointment with your probation officer is tomorrow.")
+SAME_DAY = N_("📅 Your appointment with your probation officer is today.")
 PLAN = N_(
     "Make a plan now: when will you leave, and how will you get there? Leave some time for the road."
 )
@@ -173,6 +174,16 @@ async def _own_client(delivery: Delivery, appointment: Appointment) -> Client | 
     return client
 
 
+async def _moved_on(delivery: Delivery, appointment: Appointment) -> bool:
+    """The client has another officer now (reassigned, or their officer removed)."""
+    client = await clients.get(delivery.db, appointment.client_id)
+    return (
+        client is not None
+        and client.status == "active"
+        and client.caseworker_id != appointment.caseworker_id
+    )
+
+
 def _quiet_until(delivery: Delivery, before: datetime) -> Postpone | None:
     """Out of the client's quiet hours when that is still before `before`."""
     quiet = delivery.settings.quiet
@@ -198,9 +209,13 @@ def _reminder_text(delivery: Delivery, appointment: Appointment, before: timedel
     rules = delivery.settings.appointments
     starts = appointment.starts_at
     where = _where(delivery, appointment)
+    days = (
+        starts.astimezone(delivery.zone).date() - delivery.now.astimezone(delivery.zone).date()
+    ).days
     if before == rules.day_before:
+        head = {0: SAME_DAY, 1: DAY_BEFORE}.get(days, SOON)
         parts = [
-            "\n".join([delivery.gettext(DAY_BEFORE), *where]),
+            "\n".join([delivery.gettext(head), *where]),
             delivery.gettext(PLAN),
             delivery.gettext(MISSING),
         ]
@@ -438,7 +453,7 @@ async def news(item: ScheduledItem, delivery: Delivery) -> Outcome:
                 markup = _slot_buttons(delivery, slots)
             else:
                 text += "\n\n" + delivery.gettext(NO_FREE)
-        elif appointment.cancelled_by == "reassigned":
+        elif await _moved_on(delivery, appointment):
             text = "\n".join(
                 [delivery.gettext(CANCELLED_NEW_OFFICER), where, "", delivery.gettext(BOOK_AGAIN)]
             )
@@ -459,7 +474,7 @@ async def cancel_on_archive(conn: aiosqlite.Connection, change: StatusChange) ->
     """An archived client's appointments still ahead are cancelled with their reminders (a
     closed case books no visits); restoring books nothing back."""
     if change.status == "archived":
-        await cancel_all_for_client_in(conn, change.client_id, "archived", change.now, tell=False)
+        await cancel_all_for_client_in(conn, change.client_id, "caseworker", change.now, tell=False)
     return None
 
 
