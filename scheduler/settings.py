@@ -6,7 +6,7 @@ and the services below the features, depend on no way of loading settings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -38,7 +38,7 @@ class EngineSettings:
     # Nothing non-urgent reaches a client inside these local hours (QUIET_HOURS); None: off.
     quiet: QuietHours | None = DEFAULT_QUIET_HOURS
     # Appointment reminders, cutoff, acknowledgement window (APPOINTMENT_* settings).
-    appointments: AppointmentRules = AppointmentRules()
+    appointments: AppointmentRules = field(default_factory=AppointmentRules)
 
     def zone_for(self, name: str | None) -> ZoneInfo:
         """A person's own zone when they have a valid one, else the default."""

@@ -66,10 +66,6 @@ SUMMARY = N_("Appointment with your probation officer")
 TIME = N_("Time: {when}")
 PLACE = N_("Place: {place}")
 
-IN_DAYS = (
-    N_("📅 A reminder: your appointment with your probation officer is in {n} day."),
-    N_("📅 A reminder: your appointment with your probation officer is in {n} days."),
-)
 SOON = N_("📅 A reminder: you have an appointment with your probation officer.")
 DAY_BEFORE = N_("📅 Your appointment with your probation officer is tomorrow.")
 SAME_DAY = N_("📅 Your appointment with your probation officer is today.")
@@ -79,10 +75,6 @@ PLAN = N_(
 MISSING = N_(
     "Coming matters: a missed appointment is recorded and your officer has to report it. "
     "If something gets in the way, tell your officer now with a button below."
-)
-IN_HOURS = (
-    N_("⏰ Your appointment with your probation officer is in {n} hour."),
-    N_("⏰ Your appointment with your probation officer is in {n} hours."),
 )
 VERY_SOON = N_("⏰ Your appointment with your probation officer is very soon.")
 
@@ -224,10 +216,26 @@ def _reminder_text(delivery: Delivery, appointment: Appointment, before: timedel
         days = (
             starts.astimezone(delivery.zone).date() - delivery.now.astimezone(delivery.zone).date()
         ).days
-        head = delivery.ngettext(*IN_DAYS, days) if days > 1 else delivery.gettext(SOON)
+        head = (
+            delivery.ngettext(
+                "📅 A reminder: your appointment with your probation officer is in {n} day.",
+                "📅 A reminder: your appointment with your probation officer is in {n} days.",
+                days,
+            )
+            if days > 1
+            else delivery.gettext(SOON)
+        )
         return "\n".join([head, *where])
     hours = round((starts - delivery.now) / timedelta(hours=1))
-    head = delivery.ngettext(*IN_HOURS, hours) if hours >= 1 else delivery.gettext(VERY_SOON)
+    head = (
+        delivery.ngettext(
+            "⏰ Your appointment with your probation officer is in {n} hour.",
+            "⏰ Your appointment with your probation officer is in {n} hours.",
+            hours,
+        )
+        if hours >= 1
+        else delivery.gettext(VERY_SOON)
+    )
     return "\n".join([head, *where])
 
 

@@ -503,7 +503,7 @@ async def test_an_alert_the_officers_telegram_refuses_goes_to_the_administrators
         await book(app, 8122, 8121, local(monday + timedelta(days=2), 10))
     with at(local(monday + timedelta(days=1), 10, 1)):
         await run(app)
-        reminder = next(m for m in person.bot_messages if m.button_texts == ANSWERS)
+        assert person.last.button_texts == ANSWERS
         officer.block_bot()
         await person.press(PROBLEM)
         await person.press("🤒 Illness")
@@ -539,3 +539,48 @@ async def test_export_holds_appointments_and_delete_me_removes_them_with_their_i
         "OR json_extract(payload, '$.client') = 8132"
     )
     assert left == 0
+
+
+# -- languages ------------------------------------------------------------------------------
+
+
+async def test_the_day_before_reminder_and_its_answers_in_kazakh(app: BotUnderTest) -> None:
+    officer, person = await officer_and_client(app, 8141, 8142, "kk")
+    monday = a_monday()
+    day = monday + timedelta(days=2)
+    with at(local(monday, 11)):
+        await book(app, 8142, 8141, local(day, 10))
+    with at(local(day - timedelta(days=1), 10, 1)):
+        await run(app)
+        reminder = next(m for m in person.bot_messages if m.kind == "text" and m.button_texts)
+        assert "Пробация инспекторының қабылдауы ертең." in reminder.body
+        assert "Уақыты: ертең сағат 10:00" in reminder.body
+        assert f"Мекенжайы: {PLACE}" in reminder.body
+        assert "қашан шығасыз және қалай жетесіз?" in reminder.body
+        assert reminder.button_texts == ["✅ Келемін", "📅 Уақытын ауыстыру керек", "⚠️ Мәселе бар"]
+        await person.press("⚠️ Мәселе бар")
+        replies = await person.press("💼 Жұмыс")
+        assert any("Инспекторыңызға хабар берілді" in r.body for r in replies)
+        await run(app)
+    assert "Reason: work" in officer.last.body  # the officer reads English
+
+
+async def test_reminders_count_days_and_hours_in_russian(app: BotUnderTest) -> None:
+    _, person = await officer_and_client(app, 8151, 8152, "ru")
+    monday = a_monday()
+    day = monday + timedelta(days=10)
+    with at(local(monday, 11)):
+        await book(app, 8152, 8151, local(day, 11))
+    with at(local(day - timedelta(days=7), 11, 1)):
+        await run(app)
+    assert "до приёма у инспектора пробации осталось 7 дней." in person.last.body
+    assert "Время: " in person.last.body
+    with at(local(day - timedelta(days=3), 11, 1)):
+        await run(app)
+    assert "осталось 3 дня." in person.last.body
+    with at(local(day, 9, 1)):
+        await run(app)
+        assert "До приёма у инспектора пробации осталось 2 часа." in person.last.body
+        assert "Время: сегодня в 11:00" in person.last.body
+        [thanks] = await person.press("✅ Я приду")
+    assert "Спасибо! Инспектор ждёт вас." in thanks.body
