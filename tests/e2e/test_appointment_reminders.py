@@ -352,7 +352,7 @@ async def test_an_assigned_visit_is_acknowledged_with_ill_be_there(app: BotUnder
         assert calendar["METHOD"] == "REQUEST"
         [event] = calendar.walk("VEVENT")
         assert str(event["UID"]) == visit.uid
-        assert event["DTSTART"].dt == visit.starts_at
+        assert event.decoded("DTSTART") == visit.starts_at
         assert "It is mandatory." in text.body
         assert f"Place: {PLACE}" in text.body
         assert text.button_texts == ANSWERS
