@@ -356,13 +356,12 @@ async def alert(item: ScheduledItem, delivery: Delivery) -> Outcome:
         if client.status != "active":
             return Drop("archived")  # archiving cancelled the appointment
         officer = await users.get(db, item.recipient_id)
-        if (
-            officer is None
-            or officer.role is not Role.CASEWORKER
-            or client.caseworker_id != item.recipient_id
-        ):
+        if officer is None or officer.role is not Role.CASEWORKER:
             await _escalate(delivery.engine, item, "officer_gone")
             return Drop("officer_gone")
+        if client.caseworker_id != item.recipient_id:
+            # Reassigned meanwhile: that cancelled the appointment and told the client.
+            return Drop("reassigned")
         if officer.unreachable:
             await _escalate(delivery.engine, item, "officer_unreachable")
             return Drop("officer_unreachable")

@@ -253,6 +253,28 @@ async def test_a_late_day_before_reminder_is_sent_with_a_note_and_waits_out_quie
     assert "when will you leave" in text.body
 
 
+async def test_after_an_outage_only_the_latest_reminder_goes_out_with_a_late_note(
+    app: BotUnderTest,
+) -> None:
+    _, person = await officer_and_client(app, 8161, 8162)
+    monday = a_monday()
+    day = monday + timedelta(days=10)
+    with at(local(monday, 11)):
+        await book(app, 8162, 8161, local(day, 11))
+    seen = len(person.bot_messages)
+    # Down from before the 7-day reminder until an hour after the 3-day one.
+    with at(local(day - timedelta(days=3), 12)):
+        await run(app)
+    [late] = new_messages(person, seen)
+    assert "is in 3 days" in late.body
+    assert "This message is late" in late.body
+    rows = await app.db.fetchall(
+        "SELECT status, last_error FROM scheduled_items WHERE kind = ? ORDER BY due_at",
+        (service.REMIND,),
+    )
+    assert [tuple(r) for r in rows[:2]] == [("dropped", "superseded"), ("sent", None)]
+
+
 # -- answers ---------------------------------------------------------------------------------
 
 
@@ -389,6 +411,25 @@ async def test_an_unacknowledged_assigned_visit_is_flagged_after_the_window(
     assert "Appointment: " in flag.body
     assert flag.button_texts == ["Open client card"]
     assert visit.acknowledged_at is None
+
+
+async def test_an_unacknowledged_visit_flag_waits_for_the_officers_working_hours(
+    app: BotUnderTest,
+) -> None:
+    officer, _person = await officer_and_client(app, 8171, 8172)
+    friday = a_monday() + timedelta(days=4)
+    with at(local(friday, 17, 30)):  # assigned late on Friday, for Wednesday
+        await book(app, 8172, 8171, local(friday + timedelta(days=5), 10), Origin.ASSIGNED)
+        await run(app)
+    officer_seen = len(officer.bot_messages)
+    with at(local(friday + timedelta(days=1), 17, 31)):  # Saturday: not at work
+        await run(app)
+    assert len(officer.bot_messages) == officer_seen
+    monday = friday + timedelta(days=3)
+    assert await pending(app, service.ACK_CHECK) == [local(monday, 9)]
+    with at(local(monday, 9) + timedelta(seconds=1)):
+        await run(app)
+    assert "has not yet confirmed the visit you assigned" in officer.last.body
 
 
 # -- a day off, archive, reassignment, removal ---------------------------------------------
