@@ -213,9 +213,6 @@ def _reminder_text(delivery: Delivery, appointment: Appointment, before: timedel
         ]
         return "\n\n".join(parts)
     if before > rules.day_before:
-        days = (
-            starts.astimezone(delivery.zone).date() - delivery.now.astimezone(delivery.zone).date()
-        ).days
         head = (
             delivery.ngettext(
                 "📅 A reminder: your appointment with your probation officer is in {n} day.",
