@@ -359,6 +359,30 @@ async def test_an_answer_to_someone_elses_or_a_past_appointment_is_refused(
         assert "no longer active" in (person.last_callback_answer.text or "")
 
 
+async def test_a_problem_pressed_on_a_days_old_reminder_still_offers_the_choice(
+    app: BotUnderTest,
+) -> None:
+    officer, person = await officer_and_client(app, 8181, 8182)
+    monday = a_monday()
+    with at(local(monday, 11)):
+        booked = await book(app, 8182, 8181, local(monday + timedelta(days=9), 10))
+    with at(local(monday + timedelta(days=2), 10)):
+        await run(app)
+        old = person.last
+        # A press on a message older than about 48 hours cannot edit it: a new message.
+        [choice] = await person.press_data(
+            ReminderReply(appointment_id=booked.id, reply=Reply.PROBLEM).pack(),
+            message_id=old.message_id,
+            inaccessible=True,
+        )
+        assert choice.body == "What gets in the way?"
+        assert choice.button_texts == ["🚌 Transport", "💼 Work", "🤒 Illness", "✍️ Something else"]
+        [told] = await person.press("✍️ Something else")
+        await run(app)
+    assert "Your officer has been told" in told.body
+    assert "Reason: something else" in officer.last.body
+
+
 # -- assigned visits -------------------------------------------------------------------------
 
 
