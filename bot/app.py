@@ -48,6 +48,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         timezone=settings.timezone,
         late_after=timedelta(seconds=settings.scheduler_late_after_seconds),
         quiet=settings.quiet,
+        appointments=settings.appointment_rules,
     )
 
 

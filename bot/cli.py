@@ -26,6 +26,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import aiosqlite
+
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import PollingError
 from bot.logging_setup import setup_logging
@@ -178,8 +180,23 @@ def _add(telegram_id: int, name: str) -> Callable[[Database], Awaitable[int]]:
 
 def _remove(telegram_id: int) -> Callable[[Database], Awaitable[int]]:
     async def work(db: Database) -> int:
-        await remove_caseworker(db, telegram_id, actor_id=None)
+        # Here, not at the top: services load aiogram (~130 MB), which other commands skip.
+        from db.clock import utcnow
+        from services.appointments import cancel_all_with_caseworker_in
+
+        cancelled = 0
+
+        async def cancel_appointments(conn: aiosqlite.Connection) -> None:
+            nonlocal cancelled
+            cancelled = await cancel_all_with_caseworker_in(conn, telegram_id, "system", utcnow())
+
+        await remove_caseworker(db, telegram_id, actor_id=None, then=cancel_appointments)
         print(f"{telegram_id} is no longer a caseworker.")
+        if cancelled:
+            print(
+                f"{cancelled} appointments still ahead with them were cancelled; the running bot "
+                "tells each client within a minute (or when it next starts)."
+            )
         return 0
 
     return work

@@ -5,7 +5,8 @@
 3. fills the English catalog from the source strings (English is the source language),
 4. prints how many entries each language still lacks.
 
-Keywords: `_` with one or two arguments (gettext / ngettext), `__` (lazy) and `N_` (marker).
+Keywords: `_` with one or two arguments (gettext / ngettext), `__` (lazy), `N_` (marker) and
+`ngettext` (an engine kind's `delivery.ngettext(singular, plural, n)`).
 Note `-k _:1,2` alone would replace the default `_` and drop every one-argument `_()`.
 """
 
@@ -21,7 +22,7 @@ from core.languages import LANGUAGES
 from locales import DOMAIN, LOCALES_DIR
 
 ROOT = LOCALES_DIR.parent
-KEYWORDS = ("_:1,1t", "_:1,2", "__:1,1t", "__:1,2", "N_")
+KEYWORDS = ("_:1,1t", "_:1,2", "__:1,1t", "__:1,2", "N_", "ngettext:1,2")
 POT = LOCALES_DIR / f"{DOMAIN}.pot"
 
 

@@ -21,6 +21,10 @@ def to_db(moment: datetime) -> str:
 
 
 def from_db(text: str) -> datetime:
+    # fromisoformat is ~20x faster than strptime (a month of booked slots is read on every
+    # calendar screen); the shape check keeps anything else on the strict path.
+    if len(text) == 19 and text[10] == " ":
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
     return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
 
 

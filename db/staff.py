@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+
+import aiosqlite
 
 from db import audit
 from db.clock import now_db
@@ -52,7 +54,15 @@ async def add_caseworker(
         await audit.record(conn, "caseworker.added", actor_id=actor_id, subject_id=telegram_id)
 
 
-async def remove_caseworker(db: Database, telegram_id: int, *, actor_id: int | None) -> None:
+async def remove_caseworker(
+    db: Database,
+    telegram_id: int,
+    *,
+    actor_id: int | None,
+    then: Callable[[aiosqlite.Connection], Awaitable[object]] | None = None,
+) -> None:
+    """Takes the role away from a caseworker without clients. `then(conn)` runs inside the
+    same transaction (bot/cli.py: appointments still ahead with them are cancelled)."""
     async with db.transaction() as conn:
         row = await (
             await conn.execute("SELECT role FROM users WHERE telegram_id = ?", (telegram_id,))
@@ -87,3 +97,5 @@ async def remove_caseworker(db: Database, telegram_id: int, *, actor_id: int | N
             subject_id=telegram_id,
             invitations_revoked=revoked.rowcount,
         )
+        if then is not None:
+            await then(conn)

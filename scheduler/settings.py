@@ -6,11 +6,12 @@ and the services below the features, depend on no way of loading settings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from core.reception import AppointmentRules
 from core.timecalc import QuietHours, zone_or_default
 
 DEFAULT_QUIET_HOURS = QuietHours(time(22, 0), time(8, 0))
@@ -36,6 +37,8 @@ class EngineSettings:
     late_after: timedelta = timedelta(seconds=300)
     # Nothing non-urgent reaches a client inside these local hours (QUIET_HOURS); None: off.
     quiet: QuietHours | None = DEFAULT_QUIET_HOURS
+    # Appointment reminders, cutoff, acknowledgement window (APPOINTMENT_* settings).
+    appointments: AppointmentRules = field(default_factory=AppointmentRules)
 
     def zone_for(self, name: str | None) -> ZoneInfo:
         """A person's own zone when they have a valid one, else the default."""

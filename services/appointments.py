@@ -72,6 +72,12 @@ def item_key(appointment: Appointment, step: str) -> str:
     return f"{item_prefix(appointment)}{appointment.sequence}:{step}"
 
 
+def alert_key(appointment: Appointment, answer: str, recipient: int | None = None) -> str:
+    """An ALERT's key: kept apart from the appointment's items (see answer())."""
+    key = f"appointment-alert:{appointment.client_id}:{appointment.id}:{appointment.sequence}:{answer}"
+    return key if recipient is None else f"{key}:{recipient}"
+
+
 @dataclass(frozen=True)
 class Office:
     """What booking needs to know of a caseworker: their week, reception and zone."""
@@ -305,6 +311,25 @@ async def cancel_all_for_client_in(
     return len(upcoming)
 
 
+async def cancel_all_with_caseworker_in(
+    conn: aiosqlite.Connection, caseworker_id: int, by: str, now: datetime
+) -> int:
+    """Inside the caller's transaction (a caseworker removed): cancels every appointment still
+    ahead with them, their items too, and tells each client (NEWS). Reassigning clients
+    cancels theirs first; this catches any left over (a booking racing the reassignment)."""
+    ahead = await appointments.booked_between_in(conn, caseworker_id, now, now + _FAR)
+    for appointment in ahead:
+        await appointments.cancel_in(conn, appointment.id, by, now)
+        await _forget_in(conn, appointment, now, "cancelled")
+        updated = await appointments.get_in(conn, appointment.id)
+        assert updated is not None
+        await _news_in(conn, updated, CANCELLED, now)
+    return len(ahead)
+
+
+_FAR = timedelta(days=3650)
+
+
 async def answer(
     db: Database,
     engine: Engine,
@@ -331,7 +356,9 @@ async def answer(
                     "client": appointment.client_id,
                     "answer": given.value,
                 },
-                dedupe_key=item_key(appointment, f"alert-{given.value}"),
+                # Not under item_prefix: the move or cancel the client asks for right after
+                # must not drop the alert about it.
+                dedupe_key=alert_key(appointment, given.value),
                 replace=True,
             )
     engine.poke(now)

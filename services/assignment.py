@@ -8,6 +8,7 @@ from db import clients
 from db.clock import utcnow
 from db.database import Database
 from scheduler.engine import Engine
+from services.appointments import cancel_all_for_client_in
 from services.notices import declare, notify_in
 
 # Rendered by handlers/staff.py.
@@ -25,7 +26,9 @@ async def reassign_client(
     engine: Engine | None = None,
 ) -> None:
     """Moves the client; the client, the new and the previous officer are told (notices
-    stored in the same transaction). Raises db.clients.LinkError when it cannot be done.
+    stored in the same transaction). Appointments with the previous officer are cancelled
+    in it too, and the client is told of each (they book again with the new one).
+    Raises db.clients.LinkError when it cannot be done.
 
     `engine`: woken for the notices. Without one (the command line), the running bot
     sends them within a minute, or at its next start.
@@ -36,6 +39,7 @@ async def reassign_client(
         await notify_in(conn, recipient_id=caseworker_id, code=CLIENT_ASSIGNED, client=client_id)
         if previous is not None:
             await notify_in(conn, recipient_id=previous, code=CLIENT_MOVED, client=client_id)
+        await cancel_all_for_client_in(conn, client_id, "system", utcnow(), tell=True)
 
     previous_row = await clients.get(db, client_id)
     previous = previous_row.caseworker_id if previous_row else None
