@@ -24,7 +24,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.i18n import I18n, ngettext
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
@@ -546,7 +546,7 @@ async def pick_day_off(
             )
             builder.button(text=_("⬅️ Back"), callback_data=ReceptionDays(kind=Kind.OFF))
             builder.adjust(1)
-            text = ngettext(
+            text = _(
                 "{day}: {count} visit is booked. It will be cancelled and the client told and offered other times. Make it a day off?",
                 "{day}: {count} visits are booked. They will be cancelled and the clients told and offered other times. Make it a day off?",
                 len(booked),
@@ -558,7 +558,7 @@ async def pick_day_off(
     )
     said = _("Day off added: {day}.").format(day=short_day(day, locale))
     if cancelled:
-        said += " " + ngettext(
+        said += " " + _(
             "{count} visit cancelled; the client is told.",
             "{count} visits cancelled; the clients are told.",
             len(cancelled),

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
-from babel.dates import format_date
+from babel.dates import format_date, get_day_names
 
 from core.reception import Reception
 from db import appointments
@@ -116,7 +116,8 @@ async def test_a_caseworker_sets_reception_hours_inside_working_hours(app: BotUn
     # Saturday is not a working day: it cannot be switched on, and the caseworker is told why.
     await officer.press("🚫 Sat")
     answer = officer.last_callback_answer
-    assert answer is not None and answer.show_alert
+    assert answer is not None
+    assert answer.show_alert
     assert "not one of your working days" in answer.body
     await officer.press("▫️ Mon")
     await officer.press("▫️ Wed")
@@ -146,7 +147,13 @@ async def test_a_caseworker_sets_reception_hours_inside_working_hours(app: BotUn
 
     reception = await appointments.get_reception(app.db, 701)
     assert reception == Reception(
-        frozenset({0, 2}), time(10, 0), time(12, 30), 20, "Abai <Ave> 10, office 5", 43.2567, 76.9286
+        frozenset({0, 2}),
+        time(10, 0),
+        time(12, 30),
+        20,
+        "Abai <Ave> 10, office 5",
+        43.2567,
+        76.9286,
     )
     # Back to the working hours from the reception screen.
     await open_reception(officer)
@@ -184,7 +191,8 @@ async def test_an_extra_slot_and_a_day_off_over_a_booked_visit(app: BotUnderTest
     assert "1 visit cancelled; the client is told." in done.body
     assert await status_of(app, visit) is Status.CANCELLED
     cancelled = await appointments.get(app.db, visit.id)
-    assert cancelled is not None and cancelled.cancelled_by == "day_off"
+    assert cancelled is not None
+    assert cancelled.cancelled_by == "day_off"
     assert await appointments.days_off(app.db, 711, day) == [day]
     # The client is told through a stored item (its text is the timed side's).
     news = await app.db.fetchval(
@@ -228,7 +236,8 @@ async def test_today_lists_visits_and_marks_move_the_card_and_the_caseload(
             MarkAttendance(appointment_id=visit_b.id, outcome=Outcome.NO_SHOW).pack()
         )
         answer = officer.last_callback_answer
-        assert answer is not None and "once the visit has begun" in answer.body
+        assert answer is not None
+        assert "once the visit has begun" in answer.body
         assert await status_of(app, visit_b) is Status.BOOKED
 
         await officer.press("❌ No-show")
@@ -332,7 +341,8 @@ async def test_forged_presses_for_another_caseworkers_visits_change_nothing(
                 message_id=other.last.message_id,
             )
             answer = other.last_callback_answer
-            assert answer is not None and "no longer active" in answer.body
+            assert answer is not None
+            assert "no longer active" in answer.body
         assert await status_of(app, visit) is Status.BOOKED
         # Nor can they assign a visit to a client not on their caseload.
         slot = pack_moment(local(day, 11))
@@ -341,8 +351,78 @@ async def test_forged_presses_for_another_caseworkers_visits_change_nothing(
             message_id=other.last.message_id,
         )
         answer = other.last_callback_answer
-        assert answer is not None and "not on your caseload" in answer.body
+        assert answer is not None
+        assert "not on your caseload" in answer.body
         assert len(await appointments.upcoming_for_client(app.db, 742, utcnow())) == 1
         # Their own /today does not show the owner's visit.
         [agenda] = await other.command("today")
         assert "Case 17/2026" not in agenda.body
+
+
+async def test_reception_hours_in_kazakh(app: BotUnderTest) -> None:
+    officer = await app.caseworker(751, language="kk")
+    await officer.command("hours")
+    screen = await press(officer, "📅 Қабылдау уақыты")
+    assert "Қабылдау уақыты" in screen.body
+    assert "Күндері: әзірге жоқ: күндерді басыңыз" in screen.body
+    monday = str(get_day_names("abbreviated", locale="kk")[0])
+    await officer.press(f"▫️ {monday}")
+    assert "Күндері: дүйсенбі" in officer.last.body
+    saturday = str(get_day_names("abbreviated", locale="kk")[5])
+    await officer.press(f"🚫 {saturday}")
+    answer = officer.last_callback_answer
+    assert answer is not None
+    assert "Бұл сіздің жұмыс күніңіз емес" in answer.body
+
+    await officer.press("🕘 Қабылдау сағаттары")
+    [refused] = await officer.send("07:00-10:00")
+    assert "Бұл жұмыс уақытыңыздан тыс (09:00–18:00)" in refused.body
+    [saved] = await officer.send("10:00-12:00")
+    assert saved.body.startswith("Сақталды.")
+    assert "Уақыты: 10:00–12:00" in saved.body
+    reception = await appointments.get_reception(app.db, 751)
+    assert (reception.weekdays, reception.starts, reception.ends) == (
+        frozenset({0}),
+        time(10, 0),
+        time(12, 0),
+    )
+    [agenda] = await officer.command("today")
+    assert "📅 Қабылдау:" in agenda.body
+    assert "бүгін" in agenda.body
+
+
+async def test_visits_marked_and_assigned_in_russian(app: BotUnderTest) -> None:
+    officer = await app.caseworker(761)
+    client = await app.join(officer, 762, label="Дело 5")
+    await officer.command("language")
+    await officer.press("Русский")
+    await appointments.save_reception(app.db, 761, RECEPTION)
+    day = working_day(1)
+    visit = await book(app, officer, client, local(day, 11, 30))
+
+    with at(local(day, 11, 40)):
+        [agenda] = await officer.command("today")
+        assert "📅 Приём:" in agenda.body
+        assert "11:30–12:00 · Дело 5 · ⏳ отметьте явку" in agenda.body
+        await officer.press("❌ Неявка")
+        assert officer.last_callback_answer is not None
+        assert officer.last_callback_answer.body == "Отмечено: неявка."
+        assert "Дело 5 · ❌ неявка" in agenda.body
+        assert await status_of(app, visit) is Status.NO_SHOW
+        replies = await officer.command("caseload")
+        [listing] = [m for m in replies if "Ваши клиенты" in m.body]
+        assert "❌ неявка на приём" in listing.body
+        assert listing.button_texts[0].startswith("❌ ")
+        await officer.press(listing.button_texts[0])
+        card = officer.last
+        assert "Приёмы за 30 дней: ✅ 0 · ❌ 1" in card.body
+
+        days = await press(officer, "📅 Назначить приём")
+        assert "Выберите день (показаны только дни со свободным временем)." in days.body
+        await officer.press(days.button_texts[2])
+        await officer.press("10:00")
+        assert "Назначить приём?" in officer.last.body
+        done = await press(officer, "✅ Назначить")
+        assert "✅ Приём назначен" in done.body
+        await officer.press("⬅️ Карточка клиента")
+        assert "⚠️ Назначен, ещё не подтверждён" in officer.last.body
