@@ -13,7 +13,7 @@ The callback factories of these screens are used here only, so they live here.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from enum import StrEnum
 
 from aiogram import Bot, F, Router, html
@@ -123,6 +123,10 @@ async def _leave_if_elsewhere(message: Message, i18n: I18n, state: FSMContext) -
 
 
 # -- the screen ----------------------------------------------------------------------------
+
+
+def _minutes(starts: time, ends: time) -> int:
+    return (ends.hour * 60 + ends.minute) - (starts.hour * 60 + starts.minute)
 
 
 def _slot_label(minutes: int) -> str:
@@ -245,8 +249,12 @@ async def choose_length(
     db: Database,
     i18n: I18n,
     bot: Bot,
+    callback_answer: CallbackAnswer,
 ) -> None:
     reception = await appointments.get_reception(db, user.telegram_id)
+    if _minutes(reception.starts, reception.ends) < callback_data.minutes:
+        refuse(callback_answer, _("A visit this long does not fit in the reception time."))
+        return
     await _save(db, user, replace(reception, slot_minutes=callback_data.minutes))
     await edit_or_send(query, bot, *await _screen(db, user, i18n.current_locale))
 
@@ -281,7 +289,7 @@ async def time_given(
         )
         return
     reception = await appointments.get_reception(db, user.telegram_id)
-    if (ends.hour * 60 + ends.minute) - (starts.hour * 60 + starts.minute) < reception.slot_minutes:
+    if _minutes(starts, ends) < reception.slot_minutes:
         await message.answer(
             _("This is shorter than one visit ({length}). Send a longer time.").format(
                 length=_slot_label(reception.slot_minutes)
