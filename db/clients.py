@@ -20,6 +20,9 @@ Then = Callable[[aiosqlite.Connection], Awaitable[object]]
 # A message from a client left unread this long puts the client on top of the caseload.
 UNREAD_ATTENTION_AFTER = timedelta(hours=4)
 RECORD_DAYS = timedelta(days=30)
+# An assigned visit the client has not acknowledged this long after it was assigned puts
+# them on top too (the office's APPOINTMENT_ACK_HOURS; callers pass the configured one).
+ACK_ATTENTION_AFTER = timedelta(hours=24)
 
 
 class LinkError(Exception):
@@ -45,13 +48,18 @@ class Client:
     last_checkin: str | None = None  # how the latest finished check-in went: done | help | missed
     checkins_done_30: int = 0
     checkins_missed_30: int = 0
+    last_visit: str | None = None  # how the latest marked visit (30 days) went: attended | no_show
+    visits_missed_30: int = 0
+    unacknowledged_since: datetime | None = (
+        None  # the oldest upcoming assigned visit not acknowledged
+    )
 
     @property
     def name(self) -> str:
         """How staff see the person: the caseworker's label, else the Telegram name."""
         return self.label or self.telegram_name or f"#{self.telegram_id}"
 
-    def attention(self, now: datetime) -> list[str]:
+    def attention(self, now: datetime, ack_within: timedelta = ACK_ATTENTION_AFTER) -> list[str]:
         """Reason codes that put this client on top of the caseload."""
         reasons = []
         if self.unreachable_since is not None:
@@ -63,6 +71,10 @@ class Client:
             reasons.append("unread")
         if self.last_checkin in ("help", "missed"):
             reasons.append(self.last_checkin)
+        if self.last_visit == "no_show":
+            reasons.append("no_show")
+        if self.unacknowledged_since is not None and now - self.unacknowledged_since >= ack_within:
+            reasons.append("unacknowledged")
         return reasons
 
 
@@ -85,6 +97,9 @@ def _client(row: sqlite3.Row) -> Client:
         last_checkin=row["last_checkin"],
         checkins_done_30=row["done_30"],
         checkins_missed_30=row["missed_30"],
+        last_visit=row["last_visit"],
+        visits_missed_30=row["no_shows_30"],
+        unacknowledged_since=_dt(row["unacknowledged_since"]),
     )
 
 
@@ -98,7 +113,15 @@ SELECT c.telegram_id, c.caseworker_id, c.label, c.telegram_name, c.status, c.lin
        (SELECT count(*) FROM checkins k WHERE k.client_id = c.telegram_id
         AND k.status IN ('done', 'help') AND k.answered_at >= :since) AS done_30,
        (SELECT count(*) FROM checkins k WHERE k.client_id = c.telegram_id
-        AND k.status = 'missed' AND k.closes_at >= :since) AS missed_30
+        AND k.status = 'missed' AND k.closes_at >= :since) AS missed_30,
+       (SELECT a.status FROM appointments a WHERE a.client_id = c.telegram_id
+        AND a.status IN ('attended', 'no_show') AND a.starts_at >= :since
+        ORDER BY a.starts_at DESC LIMIT 1) AS last_visit,
+       (SELECT count(*) FROM appointments a WHERE a.client_id = c.telegram_id
+        AND a.status = 'no_show' AND a.starts_at >= :since) AS no_shows_30,
+       (SELECT min(a.created_at) FROM appointments a WHERE a.client_id = c.telegram_id
+        AND a.status = 'booked' AND a.origin = 'assigned' AND a.acknowledged_at IS NULL
+        AND a.ends_at > :now) AS unacknowledged_since
 FROM clients c
 LEFT JOIN messages m ON m.client_id = c.telegram_id AND m.caseworker_id = c.caseworker_id
      AND m.direction = 'in' AND m.read_at IS NULL
@@ -178,15 +201,16 @@ async def accept_invitation(
     return caseworker_id
 
 
-def _record_start() -> str:
-    """The check-in record covers the last 30 days."""
-    return to_db(utcnow() - RECORD_DAYS)
+def _window() -> dict[str, str]:
+    """The record (check-ins, visits) covers the last 30 days; `now` finds upcoming visits."""
+    now = utcnow()
+    return {"since": to_db(now - RECORD_DAYS), "now": to_db(now)}
 
 
 async def get(db: Database, client_id: int) -> Client | None:
     row = await db.fetchone(
         _SELECT + "WHERE c.telegram_id = :client GROUP BY c.telegram_id",
-        {"client": client_id, "since": _record_start()},
+        {"client": client_id, **_window()},
     )
     return None if row is None else _client(row)
 
@@ -199,18 +223,24 @@ async def get_for_caseworker(db: Database, client_id: int, caseworker_id: int) -
     return client
 
 
-async def caseload(db: Database, caseworker_id: int, status: str = "active") -> list[Client]:
+async def caseload(
+    db: Database,
+    caseworker_id: int,
+    status: str = "active",
+    *,
+    ack_within: timedelta = ACK_ATTENTION_AFTER,
+) -> list[Client]:
     """This caseworker's clients, those needing attention first, then by last contact."""
     rows = await db.fetchall(
         _SELECT
         + "WHERE c.caseworker_id = :caseworker AND c.status = :status GROUP BY c.telegram_id",
-        {"caseworker": caseworker_id, "status": status, "since": _record_start()},
+        {"caseworker": caseworker_id, "status": status, **_window()},
     )
     clients = [_client(r) for r in rows]
     now = utcnow()
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
     clients.sort(key=lambda c: c.last_contact_at or epoch, reverse=True)
-    clients.sort(key=lambda c: not c.attention(now))  # stable: attention first
+    clients.sort(key=lambda c: not c.attention(now, ack_within))  # stable: attention first
     return clients
 
 

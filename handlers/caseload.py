@@ -6,7 +6,7 @@ to the list. Callback prefixes carry a version (see handlers/client_card.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.config import Settings
 from bot.menu import Label, MenuButton
 from db import clients
 from db.clients import Client
@@ -30,15 +31,19 @@ class CaseloadPage(CallbackData, prefix="cl1"):
     archived: bool = False
 
 
-def client_button_label(client: Client, now: datetime) -> str:
+def client_button_label(
+    client: Client, now: datetime, ack_within: timedelta = clients.ACK_ATTENTION_AFTER
+) -> str:
     marks = ""
-    reasons = client.attention(now)
+    reasons = client.attention(now, ack_within)
     if "help" in reasons:
         marks += "🆘 "
     elif "unreachable" in reasons:
         marks += "🚫 "
     elif "missed" in reasons:
         marks += "❗ "
+    elif "no_show" in reasons:
+        marks += "❌ "
     elif reasons:
         marks += "⚠️ "
     label = marks + clip(client.name, 32)
@@ -50,12 +55,17 @@ def client_button_label(client: Client, now: datetime) -> str:
 
 
 def caseload_keyboard(
-    shown: list[Client], page: int, pages: int, archived: bool, now: datetime
+    shown: list[Client],
+    page: int,
+    pages: int,
+    archived: bool,
+    now: datetime,
+    ack_within: timedelta = clients.ACK_ATTENTION_AFTER,
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for client in shown:
         builder.button(
-            text=client_button_label(client, now),
+            text=client_button_label(client, now, ack_within),
             callback_data=ClientCard(client_id=client.telegram_id, edit=True),
         )
     sizes = [1] * len(shown)
@@ -80,10 +90,14 @@ def caseload_keyboard(
 
 
 def caseload_view(
-    caseload: list[Client], page: int, archived: bool, now: datetime
+    caseload: list[Client],
+    page: int,
+    archived: bool,
+    now: datetime,
+    ack_within: timedelta = clients.ACK_ATTENTION_AFTER,
 ) -> tuple[str, InlineKeyboardMarkup]:
     shown, page, pages = paginate(caseload, page)
-    attention = sum(1 for c in caseload if c.attention(now))
+    attention = sum(1 for c in caseload if c.attention(now, ack_within))
     if archived:
         text = _("<b>Archived clients</b>: {count}").format(count=len(caseload))
     elif not caseload:
@@ -93,25 +107,34 @@ def caseload_view(
             count=len(caseload), attention=attention
         )
         text += "\n" + _(
-            "🆘 asked for help · ❗ missed a check-in · ⚠️ unread for over 4 hours · 🚫 not reachable in Telegram"
+            "🆘 asked for help · ❗ missed a check-in · ❌ missed a visit · ⚠️ unread for over 4 hours or a visit not acknowledged · 🚫 not reachable in Telegram"
         )
     if pages > 1:
         text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
-    return text, caseload_keyboard(list(shown), page, pages, archived, now)
+    return text, caseload_keyboard(list(shown), page, pages, archived, now, ack_within)
 
 
-async def show_caseload(message: Message, user: User, db: Database) -> None:
-    caseload = await clients.caseload(db, user.telegram_id)
-    text, markup = caseload_view(caseload, 0, False, utcnow())
+async def show_caseload(message: Message, user: User, db: Database, settings: Settings) -> None:
+    ack_within = settings.appointment_rules.ack_within
+    caseload = await clients.caseload(db, user.telegram_id, ack_within=ack_within)
+    text, markup = caseload_view(caseload, 0, False, utcnow(), ack_within)
     await message.answer(text, reply_markup=markup)
 
 
 async def turn_page(
-    query: CallbackQuery, callback_data: CaseloadPage, user: User, db: Database, bot: Bot
+    query: CallbackQuery,
+    callback_data: CaseloadPage,
+    user: User,
+    db: Database,
+    settings: Settings,
+    bot: Bot,
 ) -> None:
     status = "archived" if callback_data.archived else "active"
-    caseload = await clients.caseload(db, user.telegram_id, status)
-    text, markup = caseload_view(caseload, callback_data.page, callback_data.archived, utcnow())
+    ack_within = settings.appointment_rules.ack_within
+    caseload = await clients.caseload(db, user.telegram_id, status, ack_within=ack_within)
+    text, markup = caseload_view(
+        caseload, callback_data.page, callback_data.archived, utcnow(), ack_within
+    )
     await edit_or_send(query, bot, text, markup)
 
 

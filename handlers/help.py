@@ -33,8 +33,12 @@ def help_text(user: User) -> str:
             "your clients.\n\n"
             "/invite: an invitation link and QR code for a new client\n"
             "/caseload: your clients, those needing attention first; write to them, see the history, "
-            "set their check-in schedule («⏰ Check-ins» in the client card)\n"
-            "/hours: your working hours (clients writing outside them get an automatic answer)"
+            "set their check-in schedule («⏰ Check-ins» in the client card) or assign a visit "
+            "(«📅 Assign a visit»)\n"
+            "/today: today's visits; mark who came and who did not\n"
+            "/hours: your working hours (clients writing outside them get an automatic answer) "
+            "and reception hours («📅 Reception»: days, time, address, days off) when clients can "
+            "book a visit"
         )
     elif user.is_linked_client:
         intro = _(

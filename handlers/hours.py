@@ -40,6 +40,15 @@ class HoursTime(CallbackData, prefix="ht1"):
     """Asks for the working time."""
 
 
+class HoursScreen(CallbackData, prefix="hs1"):
+    """Shows the working hours again in place (the way back from the reception screen)."""
+
+
+class OpenReception(CallbackData, prefix="ro1"):
+    """Opens the reception hours screen (handlers/appointments/reception.py handles it:
+    reception lies inside working hours, so it is reached from here)."""
+
+
 class EditingHours(StatesGroup):
     time = State()
 
@@ -54,13 +63,21 @@ def hours_view(hours: WorkingHours, locale: str) -> tuple[str, InlineKeyboardMar
         mark = "✅" if day in hours.weekdays else "▫️"
         builder.button(text=f"{mark} {names[day]}", callback_data=HoursDay(day=day))
     builder.button(text=_("🕘 Change the time"), callback_data=HoursTime())
-    builder.adjust(4, 3, 1)
+    builder.button(text=_("📅 Reception"), callback_data=OpenReception())
+    builder.adjust(4, 3, 2)
     return text, builder.as_markup()
 
 
 async def show_hours(message: Message, user: User, db: Database, i18n: I18n) -> None:
     text, markup = hours_view(await working_hours.get(db, user.telegram_id), i18n.current_locale)
     await message.answer(text, reply_markup=markup)
+
+
+async def show_hours_again(
+    query: CallbackQuery, user: User, db: Database, i18n: I18n, bot: Bot
+) -> None:
+    text, markup = hours_view(await working_hours.get(db, user.telegram_id), i18n.current_locale)
+    await edit_or_send(query, bot, text, markup)
 
 
 async def toggle_day(
@@ -100,4 +117,5 @@ def create_router() -> Router:
     router.message.register(time_given, StateFilter(EditingHours.time))
     router.callback_query.register(toggle_day, HoursDay.filter((F.day >= 0) & (F.day <= 6)))
     router.callback_query.register(ask_time, HoursTime.filter())
+    router.callback_query.register(show_hours_again, HoursScreen.filter())
     return router

@@ -11,6 +11,7 @@ Caseworker side (create_staff_router):
 reception.py     reception hours inside /hours: days, time, slot length, place, extra slots, days off
 agenda.py        /today and the day picker: the agenda, attended / no-show
 assign.py        a mandatory visit assigned from the client card; the card's lines and button
+staff_ui.py      what those three share: the caseworker's zone and days, short day labels
 
 Both:
 callbacks.py     callback data shared between the screens

@@ -104,10 +104,11 @@ class ReminderReply(CallbackData, prefix="rr1"):
 # -- the caseworker -----------------------------------------------------------------------
 
 
-class AgendaDay(CallbackData, prefix="ag1"):
-    """/today and the day picker: the agenda of one local day."""
+class AgendaDay(CallbackData, prefix="ag2"):
+    """/today and the day picker: the agenda of one local day, `page` of a long one."""
 
     day: int
+    page: int = 0
 
 
 class Outcome(StrEnum):

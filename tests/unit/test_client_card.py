@@ -90,29 +90,30 @@ async def test_every_feature_adds_its_parts_to_the_card_and_a_new_one_can(db: Da
     assert client is not None
     assert viewer is not None
 
-    async def appointments_line(card: CardContext) -> list[str]:
-        return [f"Next appointment of {card.client.name}: none"]
+    async def documents_line(card: CardContext) -> list[str]:
+        return [f"Documents of {card.client.name}: none"]
 
-    async def appointments_button(card: CardContext) -> list[CardButton]:
-        return [CardButton("📅 Appointments", ClientCard(client_id=card.client.telegram_id))]
+    async def documents_button(card: CardContext) -> list[CardButton]:
+        return [CardButton("📄 Documents", ClientCard(client_id=card.client.telegram_id))]
 
-    card_lines.register(40, appointments_line)
-    card_buttons.register(40, appointments_button)
+    card_lines.register(60, documents_line)
+    card_buttons.register(60, documents_button)
     i18n = create_i18n("en")
     try:
         with i18n.context(), i18n.use_locale("en"):
             text, markup = await render_card(client, viewer, db, "en", Settings())
     finally:
-        card_lines.unregister(appointments_line)
-        card_buttons.unregister(appointments_button)
+        card_lines.unregister(documents_line)
+        card_buttons.unregister(documents_button)
     lines = text.split("\n")
     assert lines[0] == "<b>Case 2</b>"
     record = next(i for i, line in enumerate(lines) if line.startswith("Check-ins in 30 days"))
-    assert lines[record + 1] == "Next appointment of Case 2: none"  # after check-ins (30)
+    # After check-ins (30); appointments (35) say nothing of a client without visits.
+    assert lines[record + 1] == "Documents of Case 2: none"
     assert [[b.text for b in row] for row in markup.inline_keyboard] == [
         ["✍️ Write", "📜 History"],  # messaging (10)
-        ["⏰ Check-ins", "📅 Appointments"],  # check-ins (30), the new feature (40)
-        ["🗄 Archive"],  # the card's own (80)
+        ["⏰ Check-ins", "📅 Assign a visit"],  # check-ins (30), appointments (35)
+        ["📄 Documents", "🗄 Archive"],  # the new feature (60), the card's own (80)
         ["⬅️ Back to list"],  # the caseload's, wide (100)
     ]
 
