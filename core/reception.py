@@ -135,11 +135,33 @@ def offered_slots(
 
 
 def free_slots(
-    offered: Iterable[datetime], taken: Iterable[datetime], earliest: datetime
+    offered: Iterable[datetime],
+    busy: Iterable[tuple[datetime, datetime]],
+    earliest: datetime,
+    length: timedelta,
 ) -> list[datetime]:
-    """The offered slots not taken and starting at or after `earliest` (now + the cutoff)."""
-    busy = set(taken)
-    return [slot for slot in offered if slot not in busy and slot >= earliest]
+    """The offered slots starting at or after `earliest` (now + the cutoff) that overlap no
+    booked appointment (start, end). Overlap, not equal starts: an appointment booked before
+    the slot length changed lies across the new grid."""
+    spans = sorted(busy)
+    free = []
+    first = 0  # spans before this index end before every later slot
+    for slot in sorted(offered):
+        if slot < earliest:
+            continue
+        end = slot + length
+        while first < len(spans) and spans[first][1] <= slot:
+            first += 1
+        clash = False
+        for starts, ends in spans[first:]:
+            if starts >= end:
+                break
+            if ends > slot:
+                clash = True
+                break
+        if not clash:
+            free.append(slot)
+    return free
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,19 @@ async def taken_slots(
     return [from_db(row["starts_at"]) for row in rows]
 
 
+async def busy_spans(
+    db: Database, caseworker_id: int, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the caseworker's upcoming appointments overlapping [since, until)."""
+    rows = await db.fetchall(
+        "SELECT starts_at, ends_at FROM appointments WHERE caseworker_id = ? "
+        "AND status = 'booked' AND starts_at >= ? AND starts_at < ? AND ends_at > ?",
+        # Starts from a day before: no appointment is longer than a day.
+        (caseworker_id, to_db(since - timedelta(days=1)), to_db(until), to_db(since)),
+    )
+    return [(from_db(row["starts_at"]), from_db(row["ends_at"])) for row in rows]
+
+
 async def book_in(
     conn: aiosqlite.Connection,
     *,

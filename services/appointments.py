@@ -112,8 +112,8 @@ async def free_slots(
         extra=await appointments.extra_slots(db, where.caseworker_id, since),
         days_off=await appointments.days_off(db, where.caseworker_id, first_day),
     )
-    taken = await appointments.taken_slots(db, where.caseworker_id, since, until)
-    return pick_free(offered, taken, earliest)
+    busy = await appointments.busy_spans(db, where.caseworker_id, since, until)
+    return pick_free(offered, busy, earliest, where.reception.slot)
 
 
 async def _is_free(db: Database, where: Office, starts_at: datetime, earliest: datetime) -> bool:

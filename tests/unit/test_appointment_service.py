@@ -200,6 +200,28 @@ async def test_a_day_off_cancels_and_tells_each_client(db: Database, engine: Eng
     }
 
 
+async def test_a_visit_booked_before_the_slot_length_changed_blocks_the_slots_it_overlaps(
+    db: Database, engine: Engine
+) -> None:
+    where = await service.office(db, OFFICER, ZONE)
+    await service.book(
+        db,
+        engine,
+        client_id=11,
+        where=where,
+        starts_at=local(2, 10),
+        rules=RULES,
+        client_zone=ZONE,
+        quiet=QUIET,
+    )  # 10:00-10:30
+    await appointments.save_reception(
+        db, OFFICER, Reception(RECEPTION.weekdays, time(10, 0), time(11, 0), 20, "Abai 1")
+    )
+    shorter = await service.office(db, OFFICER, ZONE)
+    day = date(2026, 12, 2)
+    assert await service.free_slots(db, shorter, day, day, T0) == [local(2, 10, 40)]
+
+
 async def test_too_close_to_the_cutoff_is_refused(db: Database, engine: Engine) -> None:
     where = await service.office(db, OFFICER, ZONE)
     with pytest.raises(service.BookingError) as refused:
