@@ -33,7 +33,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.i18n import get_i18n, ngettext
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, get_day_names
 
@@ -219,7 +219,7 @@ def _mine_button(booking: Booking) -> InlineKeyboardButton:
 
 def details(appointment: Appointment, zone: ZoneInfo, now: datetime | None = None) -> str:
     """When and where, for the confirmation and the list."""
-    lines = [_("When: {when}").format(when=f"<b>{say_when(appointment.starts_at, zone, now)}</b>")]
+    lines = [_("Time: {when}").format(when=f"<b>{say_when(appointment.starts_at, zone, now)}</b>")]
     if appointment.place:
         lines.append(_("Place: {place}").format(place=html.quote(appointment.place)))
     return "\n".join(lines)
@@ -247,7 +247,7 @@ def _shown_month(booking: Booking, year: int, month: int) -> tuple[int, int]:
 
 def no_free_times_screen(booking: Booking) -> Screen:
     days = booking.rules.horizon_days
-    text = ngettext(
+    text = _(
         "😕 Your officer has no free times for appointments in the next {n} day. Write to your "
         "officer, or look again later.",
         "😕 Your officer has no free times for appointments in the next {n} days. Write to your "
@@ -259,7 +259,7 @@ def no_free_times_screen(booking: Booking) -> Screen:
 
 def too_many_screen(booking: Booking) -> Screen:
     most = booking.rules.max_upcoming
-    text = ngettext(
+    text = _(
         "You already have {n} upcoming appointment, the most you can hold. To book another "
         "time, move or cancel it.",
         "You already have {n} upcoming appointments, the most you can hold. To book another "
@@ -339,7 +339,7 @@ def confirm_screen(booking: Booking, slot: datetime) -> Screen:
     lines = [
         head,
         "",
-        _("When: {when}").format(when=f"<b>{say_when(slot, booking.zone, booking.now)}</b>"),
+        _("Time: {when}").format(when=f"<b>{say_when(slot, booking.zone, booking.now)}</b>"),
     ]
     place = booking.office.reception.place
     if place:
@@ -374,7 +374,7 @@ def taken_screen(booking: Booking, head: str, wanted: datetime) -> Screen:
         for slot in following
     ]
     if following:
-        text = head + "\n\n" + _("The next free times:")
+        text = head + "\n\n" + _("The next free times: press one to book it.")
         first = following[0].astimezone(booking.zone)
         rows.append(
             [
@@ -385,7 +385,7 @@ def taken_screen(booking: Booking, head: str, wanted: datetime) -> Screen:
             ]
         )
     else:
-        text = head + "\n\n" + _("There are no other free times now. Write to your officer.")
+        text = head + "\n\n" + _("There are no free times right now. Please write to your officer.")
     rows.append([_mine_button(booking)])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -419,9 +419,9 @@ async def send_calendar_file(
 ) -> None:
     """The .ics after the text: a new event, its move (same UID, higher SEQUENCE) or its removal."""
     if appointment.upcoming:
-        caption = _("📎 Open this file to add the appointment to your calendar.")
+        caption = _("📎 Open this file to add the appointment to your phone's calendar.")
     else:
-        caption = _("📎 Open this file to remove the appointment from your calendar.")
+        caption = _("📎 Open this file to remove the appointment from your phone's calendar.")
     await bot.send_document(chat_id, ics_file(appointment, summary(), now), caption=caption)
 
 

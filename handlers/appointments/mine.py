@@ -55,7 +55,7 @@ def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
 
 
 def _book_button() -> InlineKeyboardButton:
-    return _button(_("📅 Book an appointment"), BookStart())
+    return _button(_("➕ Book an appointment"), BookStart())
 
 
 def awaits_answer(appointment: Appointment) -> bool:
@@ -92,7 +92,7 @@ def _buttons(
             ],
             [
                 _button(
-                    _("🔁 I need to reschedule"),
+                    _("📅 I need to reschedule"),
                     ReminderReply(appointment_id=appointment.id, reply=Reply.RESCHEDULE),
                 )
             ],

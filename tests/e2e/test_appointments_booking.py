@@ -42,7 +42,7 @@ PLACE = "Abai avenue 10, office 5"
 RECEPTION = Reception(
     frozenset({0, 1, 2, 3, 4}), time(10, 0), time(12, 0), 30, PLACE, 43.2389, 76.8897
 )
-BOOK = "📅 Book an appointment"
+BOOK = "➕ Book an appointment"
 CONFIRM = "✅ Confirm"
 
 
@@ -67,7 +67,8 @@ async def officer_with_reception(
 
 def ics_of(msg: Msg) -> Calendar:
     assert msg.kind == "document", msg.kind
-    assert msg.filename is not None and msg.filename.endswith(".ics")
+    assert msg.filename is not None
+    assert msg.filename.endswith(".ics")
     assert msg.document is not None
     return Calendar.from_ical(msg.document)
 
@@ -76,12 +77,19 @@ def event_of(calendar: Calendar) -> dict[str, object]:
     [event] = calendar.walk("VEVENT")
     return {
         "uid": str(event["UID"]),
-        "sequence": int(event["SEQUENCE"]),
+        "sequence": event.decoded("SEQUENCE"),
         "start": event.decoded("DTSTART"),
         "end": event.decoded("DTEND"),
         "status": str(event["STATUS"]),
         "location": str(event.get("LOCATION", "")),
     }
+
+
+def notice(person: FakeUser) -> str:
+    """The text of the pop-up that answered the person's latest press."""
+    answer = person.last_callback_answer
+    assert answer is not None, "the press was not answered"
+    return answer.body
 
 
 async def booked(app: BotUnderTest, client_id: int) -> list[Appointment]:
@@ -127,7 +135,7 @@ async def test_a_client_books_moves_and_cancels_with_calendar_files(app: BotUnde
         await person.press("10:30")
         confirm = person.last
         assert "Please check and confirm your appointment" in confirm.body
-        assert "When: Wednesday 9 December, 10:30" in confirm.body
+        assert "Time: Wednesday 9 December, 10:30" in confirm.body
         assert f"Place: {PLACE}" in confirm.body
 
         replies = await person.press(CONFIRM)
@@ -157,7 +165,8 @@ async def test_a_client_books_moves_and_cancels_with_calendar_files(app: BotUnde
 
         # Move it: the same UID, SEQUENCE 1.
         [mine] = await person.press("📅 Appointments")
-        assert "When: <b>" not in mine.body and "When: Wednesday 9 December, 10:30" in mine.body
+        assert "Time: <b>" not in mine.body
+        assert "Time: Wednesday 9 December, 10:30" in mine.body
         assert mine.button_texts[:2] == ["🔁 Move", "✖️ Cancel"]
         await person.press("🔁 Move")
         assert "Its time now: Wednesday 9 December, 10:30" in person.last.body
@@ -166,7 +175,7 @@ async def test_a_client_books_moves_and_cancels_with_calendar_files(app: BotUnde
         assert "Move your appointment to this time?" in person.last.body
         replies = await person.press(CONFIRM)
         assert mine.body.startswith("✅ Your appointment is moved.")
-        assert "When: Thursday 10 December, 11:00" in mine.body
+        assert "Time: Thursday 10 December, 11:00" in mine.body
         moved = event_of(ics_of(replies[-1]))
         assert moved["uid"] == appointment.uid
         assert moved["sequence"] == 1
@@ -185,7 +194,8 @@ async def test_a_client_books_moves_and_cancels_with_calendar_files(app: BotUnde
         assert cancelled["sequence"] == 2
         assert cancelled["status"] == "CANCELLED"
         [after] = await booked(app, 702)
-        assert after.status is Status.CANCELLED and after.cancelled_by == "client"
+        assert after.status is Status.CANCELLED
+        assert after.cancelled_by == "client"
         pending = await app.db.fetchval(
             "SELECT count(*) FROM scheduled_items WHERE status = 'pending' "
             "AND json_extract(payload, '$.appointment') = ?",
@@ -211,7 +221,8 @@ async def test_clients_confirming_one_slot_at_once_give_one_winner(
         await asyncio.gather(*(person.press(CONFIRM) for person in people))
         won = [s for s in screens if s.body.startswith("✅ You are booked.")]
         lost = [s for s in screens if "someone has just booked this time" in s.body]
-        assert len(won) == 1 and len(lost) == clients - 1
+        assert len(won) == 1
+        assert len(lost) == clients - 1
         for screen in lost:
             offered = screen.button_texts
             assert "tomorrow at 10:00" not in offered  # the slot just taken
@@ -241,17 +252,19 @@ async def test_the_cutoff_refuses_a_late_cancel(app: BotUnderTest) -> None:
     with now_is(datetime(2026, 12, 8, 8, 30, tzinfo=ALMATY)):
         await person.press("✖️ Cancel")
         answer = person.last_callback_answer
-        assert answer is not None and answer.show_alert
+        assert answer is not None
+        assert answer.show_alert
         assert "It is too late to change this appointment" in answer.body
         assert "write to your officer" in answer.body
         [appointment] = await booked(app, 732)
         assert appointment.status is Status.BOOKED
         [mine] = await person.command("appointments")
         assert "It is too late to change this appointment" in mine.body
-        assert "✖️ Cancel" not in mine.button_texts and "🔁 Move" not in mine.button_texts
+        assert "✖️ Cancel" not in mine.button_texts
+        assert "🔁 Move" not in mine.button_texts
         forged = Mine(appointment_id=appointment.id, action=MineAction.CANCEL_YES).pack()
         await person.press_data(forged)
-        assert "too late" in (person.last_callback_answer or pytest.fail()).body
+        assert "too late" in notice(person)
         assert (await booked(app, 732))[0].status is Status.BOOKED
 
 
@@ -270,24 +283,23 @@ async def test_forged_presses_are_refused(app: BotUnderTest) -> None:
         for moment in (local(9, 10, 15), local(9, 10) + timedelta(days=364), local(7, 8)):
             await person.press_data(BookConfirm(at=pack_moment(moment)).pack())
             answer = person.last_callback_answer
-            assert answer is not None and answer.show_alert
+            assert answer is not None
+            assert answer.show_alert
             assert answer.body == "This time is not offered. Please choose one in the calendar."
         await person.press_data(BookSlot(at=pack_moment(local(9, 10, 15))).pack())
-        assert "not offered" in (person.last_callback_answer or pytest.fail()).body
+        assert "not offered" in notice(person)
         # A day without free times (Saturday), and no date at all.
         for day in (20261212, 20261399):
             await person.press_data(BookDay(day=day).pack())
-            assert (
-                "no free times on this day" in (person.last_callback_answer or pytest.fail()).body
-            )
+            assert "no free times on this day" in notice(person)
         # Another client's appointment: neither opened, moved nor cancelled.
         for action in MineAction:
             await person.press_data(Mine(appointment_id=theirs.id, action=action).pack())
-            assert "no longer active" in (person.last_callback_answer or pytest.fail()).body
+            assert "no longer active" in notice(person)
         await person.press_data(BookMonth(year=2026, month=12, move=theirs.id).pack())
-        assert "no longer active" in (person.last_callback_answer or pytest.fail()).body
+        assert "no longer active" in notice(person)
         await person.press_data(BookConfirm(at=pack_moment(local(9, 10)), move=theirs.id).pack())
-        assert "no longer active" in (person.last_callback_answer or pytest.fail()).body
+        assert "no longer active" in notice(person)
         # A month out of any range shows the nearest one with free days.
         await person.press_data(BookMonth(year=99999, month=77).pack())
         assert person.buttons()[0] == ["December 2026"]
@@ -323,20 +335,22 @@ async def test_an_assigned_visit_is_acknowledged_or_moved_but_not_cancelled(
         assert "Your officer assigned this visit. Please confirm that you will come." in mine.body
         assert mine.button_texts[:3] == [
             "✅ I'll be there",
-            "🔁 I need to reschedule",
+            "📅 I need to reschedule",
             "⚠️ I have a problem",
         ]
         assert "✖️ Cancel" not in mine.button_texts
         await person.press_data(Mine(appointment_id=visit.id, action=MineAction.CANCEL_YES).pack())
         answer = person.last_callback_answer
-        assert answer is not None and "cannot be cancelled" in answer.body
+        assert answer is not None
+        assert "cannot be cancelled" in answer.body
         # Acknowledged: it can be moved (the reschedule answer opens this same calendar).
         await app.db.execute(
             "UPDATE appointments SET acknowledged_at = updated_at WHERE id = ?", (visit.id,)
         )
         [mine] = await person.command("appointments")
         assert "you can move it, but not cancel it" in mine.body
-        assert mine.button_texts[0] == "🔁 Move" and "✖️ Cancel" not in mine.button_texts
+        assert mine.button_texts[0] == "🔁 Move"
+        assert "✖️ Cancel" not in mine.button_texts
         await person.press_data(BookMonth(year=2026, month=12, move=visit.id).pack())
         await person.press("11")
         await person.press("11:30")
@@ -344,9 +358,11 @@ async def test_an_assigned_visit_is_acknowledged_or_moved_but_not_cancelled(
         assert "✅ Your appointment is moved." in mine.body
         assert "You can move it in /appointments until" in mine.body
         moved = event_of(ics_of(replies[-1]))
-        assert moved["uid"] == visit.uid and moved["sequence"] == 1
+        assert moved["uid"] == visit.uid
+        assert moved["sequence"] == 1
         [after] = await booked(app, 752)
-        assert after.origin is Origin.ASSIGNED and after.starts_at == local(11, 11, 30)
+        assert after.origin is Origin.ASSIGNED
+        assert after.starts_at == local(11, 11, 30)
 
 
 async def test_a_slot_offered_in_another_message_opens_a_new_screen(app: BotUnderTest) -> None:
@@ -361,17 +377,14 @@ async def test_a_slot_offered_in_another_message_opens_a_new_screen(app: BotUnde
         )
         [confirm] = replies
         assert confirm.message_id != help_text.message_id
-        assert "When: tomorrow at 11:00" in confirm.body
+        assert "Time: tomorrow at 11:00" in confirm.body
         await person.press(CONFIRM)
         assert confirm.body.startswith("✅ You are booked.")
         # Pressed again (the same old button): already theirs.
         await person.press_data(
             BookConfirm(at=pack_moment(local(8, 11))).pack(), message_id=help_text.message_id
         )
-        assert (
-            "already the time of your appointment"
-            in (person.last_callback_answer or pytest.fail()).body
-        )
+        assert "already the time of your appointment" in notice(person)
         # The most upcoming appointments a client may hold: 3.
         for day in ("9", "10"):
             await person.command("appointments")
@@ -384,3 +397,92 @@ async def test_a_slot_offered_in_another_message_opens_a_new_screen(app: BotUnde
         assert len(mine.button_texts) == 3  # one per appointment
         await person.press_data(BookMonth(year=2026, month=12).pack())
         assert "You already have 3 upcoming appointments" in person.last.body
+
+
+JOURNEYS: dict[str, dict[str, str]] = {
+    "kk": {
+        "menu": "📅 Қабылдауға жазылу",
+        "empty": "📅 Сізде алдағы қабылдау жоқ.",
+        "book": "➕ Қабылдауға жазылу",
+        "month": "Желтоқсан 2026",
+        "weekdays": "дс сс ср бс жм сб жс",
+        "next": "Қаңтар ▶️",
+        "day_title": "8 желтоқсан, сейсенбі",
+        "confirm_head": "Қабылдауды тексеріп, растаңыз:",
+        "when": "Уақыты: ертең сағат 10:30",
+        "place": f"Мекенжайы: {PLACE}",
+        "confirm": "✅ Растау",
+        "booked": "✅ Сіз қабылдауға жазылдыңыз.",
+        "deadline": "Мерзімі: ертең сағат 08:30",
+        "summary": "Пробация инспекторының қабылдауы",
+        "later": "Уақыты: 9 желтоқсан, сәрсенбі, 10:30",
+        "cancel": "✖️ Болдырмау",
+        "cancel_yes": "✖️ Иә, болдырмау",
+        "cancelled": "✖️ Қабылдауға жазылу болдырылмады.",
+    },
+    "ru": {
+        "menu": "📅 Запись на приём",
+        "empty": "📅 У вас нет предстоящих записей.",
+        "book": "➕ Записаться на приём",
+        "month": "Декабрь 2026",
+        "weekdays": "пн вт ср чт пт сб вс",
+        "next": "Январь ▶️",
+        "day_title": "Вторник, 8 декабря",
+        "confirm_head": "Проверьте и подтвердите запись на приём:",
+        "when": "Время: завтра в 10:30",
+        "place": f"Адрес: {PLACE}",
+        "confirm": "✅ Подтвердить",
+        "booked": "✅ Вы записаны на приём.",
+        "deadline": "Срок: завтра в 08:30",
+        "summary": "Приём у инспектора пробации",
+        "later": "Время: среда, 9 декабря, 10:30",
+        "cancel": "✖️ Отменить",
+        "cancel_yes": "✖️ Да, отменить",
+        "cancelled": "✖️ Запись на приём отменена.",
+    },
+}
+
+
+@pytest.mark.parametrize("language", sorted(JOURNEYS))
+async def test_a_journey_in_the_clients_language(app: BotUnderTest, language: str) -> None:
+    say = JOURNEYS[language]
+    officer = await officer_with_reception(app, 771)
+    person = await join(app, officer, 772, language=language)
+    with now_is(MONDAY):
+        [empty] = await person.press(say["menu"])
+        assert empty.body.startswith(say["empty"])
+        await person.press(say["book"])
+        rows = person.buttons()
+        assert rows[0] == [say["month"]]
+        assert rows[1] == say["weekdays"].split()
+        assert say["next"] in person.all_buttons_texts()
+        await person.press("8")
+        assert person.buttons()[0] == [say["day_title"]]
+        await person.press("10:30")
+        confirm = person.last
+        assert confirm.body.startswith(say["confirm_head"])
+        assert say["when"] in confirm.body
+        assert say["place"] in confirm.body
+        replies = await person.press(say["confirm"])
+        assert confirm.body.startswith(say["booked"])
+        assert say["when"] in confirm.body
+        assert say["deadline"] in confirm.body
+        [event] = ics_of(replies[-1]).walk("VEVENT")
+        assert str(event["SUMMARY"]) == say["summary"]
+        assert event.decoded("DTSTART") == local(8, 10, 30)
+
+        # A second appointment two days ahead reads as a date in words.
+        await person.press(say["menu"])
+        await person.press(say["book"])
+        await person.press("9")
+        await person.press("10:30")
+        assert say["later"] in person.last.body
+        await person.press(say["confirm"])
+        [listing] = await person.command("appointments")
+        assert say["when"] in listing.body
+        assert say["later"] in listing.body
+        await person.press(listing.button_texts[0])  # the first one's own screen
+        await person.press(say["cancel"])
+        replies = await person.press(say["cancel_yes"])
+        assert listing.body.startswith(say["cancelled"])
+        assert str(ics_of(replies[-1])["METHOD"]) == "CANCEL"
