@@ -13,8 +13,8 @@ the time was just taken and is shown the next free ones.
 Presses also come from messages other features send (ap-timed's news after a day off
 offers `BookSlot(at)`; a reminder's «I need to reschedule» opens `BookMonth(move=id)`):
 a screen pressed from such a message comes as a new message, so the message stays; a
-press on one of our own screens (recognised by its buttons: `BookNothing` or `Mine`)
-replaces it in place.
+press on one of our own screens (recognised by a button only they carry: `BookNothing`,
+`BookStart` or `Mine`) replaces it in place.
 
 Days in the calendar are the client's local days; slots are offered on the caseworker's
 (the same zone for nearly everyone in Kazakhstan), and times are shown in the client's zone.
@@ -83,7 +83,7 @@ class BookNothing(CallbackData, prefix="bx1"):
 
 
 class BookStart(CallbackData, prefix="bo1"):
-    """«📅 Book an appointment» on the client's own screens: the calendar of this month (or
+    """«➕ Book an appointment» on the client's own screens: the calendar of this month (or
     the nearest with free days), in place of the screen."""
 
 
@@ -233,7 +233,8 @@ def _moving_line(booking: Booking) -> str:
 
 
 def _title(day: date, pattern: str) -> str:
-    text = str(format_date(day, _(pattern), locale=get_i18n().current_locale))
+    """A date with a Babel pattern (already translated), capitalised as a title."""
+    text = str(format_date(day, pattern, locale=get_i18n().current_locale))
     return text[:1].upper() + text[1:]
 
 
@@ -278,7 +279,7 @@ def month_screen(booking: Booking, year: int, month: int) -> Screen:
     first = date(year, month, 1)
     names = get_day_names("short", locale=locale, context="stand-alone")
     rows: list[list[InlineKeyboardButton]] = [
-        [_noop(_title(first, MONTH_TITLE))],
+        [_noop(_title(first, _(MONTH_TITLE)))],
         [_noop(str(names[weekday])) for weekday in range(7)],
     ]
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
@@ -313,7 +314,7 @@ def month_screen(booking: Booking, year: int, month: int) -> Screen:
 def day_screen(booking: Booking, day: date) -> Screen:
     slots = booking.days[day]
     locale = get_i18n().current_locale
-    rows: list[list[InlineKeyboardButton]] = [[_noop(_title(day, DAY_TITLE))]]
+    rows: list[list[InlineKeyboardButton]] = [[_noop(_title(day, _(DAY_TITLE)))]]
     for start in range(0, len(slots), TIMES_PER_ROW):
         rows.append(
             [

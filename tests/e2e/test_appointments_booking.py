@@ -268,6 +268,16 @@ async def test_the_cutoff_refuses_a_late_cancel(app: BotUnderTest) -> None:
         assert (await booked(app, 732))[0].status is Status.BOOKED
 
 
+async def test_a_person_without_an_officer_is_told_how_to_connect(app: BotUnderTest) -> None:
+    person = await app.client(781)
+    [answer] = await person.command("appointments")
+    assert answer.body == (
+        "You are not connected with a probation officer yet. Ask your officer for an invitation link."
+    )
+    await person.press_data(BookMonth(year=2026, month=12).pack(), message_id=answer.message_id)
+    assert "not connected with a probation officer" in notice(person)
+
+
 async def test_forged_presses_are_refused(app: BotUnderTest) -> None:
     officer = await officer_with_reception(app, 741)
     person = await join(app, officer, 742)
