@@ -204,6 +204,16 @@ async def test_a_client_books_moves_and_cancels_with_calendar_files(app: BotUnde
         assert pending == 0
         [empty] = await person.command("appointments")
         assert "You have no upcoming appointments." in empty.body
+        # A button of the cancelled appointment, pressed later: it is gone.
+        for data in (
+            Mine(appointment_id=appointment.id, action=MineAction.MOVE),
+            BookMonth(year=2026, month=12, move=appointment.id),
+            BookConfirm(at=pack_moment(local(11, 10)), move=appointment.id),
+        ):
+            await person.press_data(data.pack())
+            assert notice(person) == (
+                "This appointment was cancelled or changed meanwhile. See /appointments."
+            )
 
 
 @pytest.mark.parametrize("clients", [2, 4])
@@ -317,6 +327,10 @@ async def test_forged_presses_are_refused(app: BotUnderTest) -> None:
         assert [a.status for a in await booked(app, 742)] == []
         assert (await booked(app, 743))[0].starts_at == local(9, 11)
 
+        # Today at 10:00 is offered but less than 2 hours away: the next free times instead.
+        await person.press_data(BookSlot(at=pack_moment(local(7, 10))).pack())
+        assert "This time is too close now to book it in the bot" in person.last.body
+        assert person.last.button_texts[:2] == ["today at 11:00", "today at 11:30"]
         # Another client's booked time: taken, so the next free ones are offered.
         await person.press_data(BookConfirm(at=pack_moment(local(9, 11))).pack())
         assert "someone has just booked this time" in person.last.body
