@@ -4,7 +4,8 @@ with icalendar), moving (same UID, higher SEQUENCE) and cancelling (METHOD:CANCE
 clients confirming one slot at the same instant, the cutoff, forged presses, and journeys
 in Kazakh and Russian.
 
-The clock is held with time_machine at a Monday 09:00 in Almaty (UTC+5): the caseworker
+The clock is held with time_machine at a Monday 08:55 in Almaty (UTC+5; it ticks, so the
+minutes before 09:00 keep a loaded machine from crossing a slot's cutoff): the caseworker
 receives Monday to Friday, 10:00–12:00, in 30-minute slots.
 """
 
@@ -37,7 +38,7 @@ from tests.fakeapi import FakeUser, Msg
 from tests.harness import BotUnderTest, join
 
 ALMATY = ZoneInfo("Asia/Almaty")
-MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=ALMATY)  # the tests' "now"
+MONDAY = datetime(2026, 12, 7, 8, 55, tzinfo=ALMATY)  # the tests' "now"
 PLACE = "Abai avenue 10, office 5"
 RECEPTION = Reception(
     frozenset({0, 1, 2, 3, 4}), time(10, 0), time(12, 0), 30, PLACE, 43.2389, 76.8897
