@@ -47,6 +47,7 @@ def help_text(user: User) -> str:
             "need to type.\n\n"
             "/checkin: check in now («I am fine»)\n"
             "🆘 I need help: your officer is alerted at once\n"
+            "/appointments: your appointments with your officer: book, move or cancel\n"
             "/message: write to your officer (text, photo, voice, document or location)\n"
             "/delete_me: delete your data"
         )
