@@ -12,6 +12,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
+from core.priority import Priority
 from db import scheduled
 from db.clock import utcnow
 from db.database import Database
@@ -78,6 +79,8 @@ class Engine:
         self.config = config or EngineConfig()
         self.clock = clock
         self.handlers: dict[str, Handler] = {}
+        # Each kind's place in the outgoing budget (core/priority.py).
+        self.priorities: dict[str, Priority] = {}
         self.failure_hooks: dict[str, FailureHook] = {}
         self.scrubbed_kinds: set[str] = set()
         self.unreachable_hooks: list[UnreachableHook] = []
@@ -100,6 +103,7 @@ class Engine:
         *,
         on_failed: FailureHook | None = None,
         scrub_payload: bool = False,
+        priority: Priority = Priority.REMINDER,
     ) -> None:
         """`handler(item, delivery)` renders and sends items of `kind`; register before start().
 
@@ -110,6 +114,7 @@ class Engine:
         if kind in self.handlers:
             raise ValueError(f"kind {kind!r} is already registered")
         self.handlers[kind] = handler
+        self.priorities[kind] = priority
         if on_failed is not None:
             self.failure_hooks[kind] = on_failed
         if scrub_payload:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError
 
+from core.priority import Priority, priority
 from db import scheduled, users
 from db.scheduled import ScheduledItem
 from scheduler.context import Delivery
@@ -165,7 +166,8 @@ class DueRunner:
                 delivery = await self._delivery(item, now())
                 if delivery.late:
                     report.late += 1
-                outcome = await handler(item, delivery)
+                with priority(engine.priorities.get(item.kind, Priority.REMINDER)):
+                    outcome = await handler(item, delivery)
         except EngineStopping:
             await self._bookkeeping(lambda: scheduled.release(engine.db, item.id))
             report.released += 1

@@ -30,6 +30,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
+from core.priority import Priority
 from core.timecalc import in_quiet_hours, outside_quiet_hours
 from db import appointments, clients, scheduled, users, working_hours
 from db.appointments import Appointment
@@ -486,5 +487,5 @@ def register(engine: Engine) -> None:
     """Registers the appointment kinds with the engine."""
     engine.register(REMIND, remind)
     engine.register(ACK_CHECK, ack_check)
-    engine.register(ALERT, alert, on_failed=alert_failed(engine))
+    engine.register(ALERT, alert, on_failed=alert_failed(engine), priority=Priority.ALERT)
     engine.register(NEWS, news)

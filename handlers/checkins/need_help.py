@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from bot.menu import main_menu
+from core.priority import Priority
 from db import checkins, clients, scheduled, users
 from db.clock import utcnow
 from db.database import Database
@@ -181,4 +182,4 @@ def failure_hook(engine: Engine) -> Any:
 
 
 def register(engine: Engine) -> None:
-    engine.register(HELP_ALERT, help_alert, on_failed=failure_hook(engine))
+    engine.register(HELP_ALERT, help_alert, on_failed=failure_hook(engine), priority=Priority.ALERT)

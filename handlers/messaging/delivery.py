@@ -29,6 +29,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
+from core.priority import Priority
 from db import clients, messages, scheduled, users
 from db.database import Database
 from db.messages import Relayed
@@ -366,4 +367,4 @@ async def client_without_officer(delivery: Delivery, values: dict[str, Any]) -> 
 
 
 def register(engine: Engine) -> None:
-    engine.register(RELAY, deliver, on_failed=failure_hook(engine))
+    engine.register(RELAY, deliver, on_failed=failure_hook(engine), priority=Priority.ALERT)
