@@ -587,21 +587,37 @@ async def pressed_slot(
     booking = await load(user, db, settings, engine, callback_data.move, callback_answer)
     if booking is None:
         return
-    slot = unpack_moment(callback_data.at)
-    if slot is None:
-        refuse_inactive(callback_answer)
-        return
     if await holds_too_many(db, booking):
         await show(query, bot, too_many_screen(booking))
         return
-    if slot not in booking.slots:
-        reason = await why_not(db, booking, slot)
-        if isinstance(reason, str):
-            refuse(callback_answer, reason)
-        else:
-            await show(query, bot, reason)
-        return
-    await show(query, bot, confirm_screen(booking, slot))
+    slot = await _still_offered(query, bot, db, booking, callback_data.at, callback_answer, None)
+    if slot is not None:
+        await show(query, bot, confirm_screen(booking, slot))
+
+
+async def _still_offered(
+    query: CallbackQuery,
+    bot: Bot,
+    db: Database,
+    booking: Booking,
+    at: int,
+    callback_answer: CallbackAnswer,
+    in_place: bool | None,
+) -> datetime | None:
+    """The pressed slot while it is offered; else the client is told why (a refusal, or the
+    free times when it was taken or is too close now) and None."""
+    slot = unpack_moment(at)
+    if slot is None:
+        refuse_inactive(callback_answer)
+        return None
+    if slot in booking.slots:
+        return slot
+    reason = await why_not(db, booking, slot)  # taken, too close, beyond the horizon, never offered
+    if isinstance(reason, str):
+        refuse(callback_answer, reason)
+    else:
+        await show(query, bot, reason, in_place=in_place)
+    return None
 
 
 async def pressed_confirm(
@@ -617,16 +633,8 @@ async def pressed_confirm(
     booking = await load(user, db, settings, engine, callback_data.move, callback_answer)
     if booking is None:
         return
-    slot = unpack_moment(callback_data.at)
+    slot = await _still_offered(query, bot, db, booking, callback_data.at, callback_answer, True)
     if slot is None:
-        refuse_inactive(callback_answer)
-        return
-    if slot not in booking.slots:  # taken, too close, beyond the horizon, never offered
-        reason = await why_not(db, booking, slot)
-        if isinstance(reason, str):
-            refuse(callback_answer, reason)
-        else:
-            await show(query, bot, reason, in_place=True)
         return
     try:
         if booking.moving is None:
