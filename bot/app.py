@@ -17,6 +17,7 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.commands import CommandMenus
 from bot.config import Settings
+from bot.dispatch import LeanDispatcher
 from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.middlewares.errors import ErrorReplyMiddleware
@@ -96,7 +97,7 @@ class Application:
         # Timed work; features register their kinds on it here, before it starts.
         engine = Engine(db=db, bot=bot, i18n=i18n, settings=engine_settings(settings))
         engine.on_housekeeping(lambda now: retention.purge_expired(db, now))
-        dp = Dispatcher(
+        dp = LeanDispatcher(  # aiogram's, without wrapping the routers' empty middleware lists
             storage=SQLiteStorage(db),
             settings=settings,
             db=db,
