@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.dispatch import LeanDispatcher
 from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
+from bot.lean_types import bind_bot_in_one_step
 from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.response_types import KeepResponseTypes
 from bot.middlewares.throttle import ThrottleMiddleware
@@ -53,6 +54,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
 
 
 def create_bot(settings: Settings) -> Bot:
+    bind_bot_in_one_step()  # aiogram's objects built and checked with less CPU
     session = JsonSession()  # parameters as one JSON body: less CPU than aiogram's form
     if settings.telegram_api_url is not None:
         session = JsonSession(
