@@ -22,7 +22,6 @@ from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.lean_types import bind_bot_in_one_step
 from bot.middlewares.errors import ErrorReplyMiddleware
-from bot.middlewares.response_types import KeepResponseTypes
 from bot.middlewares.throttle import ThrottleMiddleware
 from bot.middlewares.user import PrivateChatsOnly, UserMiddleware
 from bot.polling import MAX_BACKOFF, DurablePolling
@@ -61,7 +60,6 @@ def create_bot(settings: Settings) -> Bot:
             api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
         )
     session.middleware(RateLimitMiddleware())
-    session.middleware(KeepResponseTypes())  # built once, not at each call
     return Bot(
         settings.token(),
         session=session,
