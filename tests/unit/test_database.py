@@ -270,3 +270,63 @@ async def test_a_database_from_a_newer_version_is_refused_and_left_alone(db: Dat
 async def test_check_database_leaves_a_good_database_unchanged(db: Database) -> None:
     await check_database(db.path)  # neither raises nor writes
     assert await migrate(db) == []
+
+
+async def test_a_lookup_reads_what_the_reader_reads_and_leaves_nothing_open(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    await db.execute("INSERT INTO k VALUES (1, 'a'), (2, 'b')")
+    for key in (1, 2, 3):
+        row = await db.lookup("SELECT id, v FROM k WHERE id = ?", (key,))
+        same = await db.fetchone("SELECT id, v FROM k WHERE id = ?", (key,))
+        assert (None if row is None else tuple(row)) == (None if same is None else tuple(same))
+    assert db._quick is not None
+    assert not db._quick.in_transaction  # no read transaction kept: checkpoints are not held up
+    async with db.transaction() as conn:  # a write is seen by the next lookup
+        await conn.execute("UPDATE k SET v = 'c' WHERE id = 1")
+    row = await db.lookup("SELECT v FROM k WHERE id = ?", (1,))
+    assert row is not None
+    assert row["v"] == "c"
+
+
+async def test_a_lookup_that_sqlite_refuses_goes_to_the_reader(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    await db.execute("INSERT INTO k VALUES (1, 'a')")
+
+    class Busy:
+        def execute(self, *_: Any) -> Any:
+            raise sqlite3.OperationalError("database is locked")
+
+        def close(self) -> None:
+            pass
+
+    db._quick = Busy()  # type: ignore[assignment]
+    row = await db.lookup("SELECT v FROM k WHERE id = ?", (1,))
+    assert row is not None
+    assert row["v"] == "a"
+
+
+async def test_a_lookup_from_another_thread_goes_to_the_reader(db: Database) -> None:
+    """The quick connection belongs to the thread that opened the database."""
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    await db.execute("INSERT INTO k VALUES (1, 'a')")
+
+    def elsewhere() -> Any:
+        assert db._quick is not None
+        with pytest.raises(sqlite3.ProgrammingError):  # what lookup() meets there
+            db._quick.execute("SELECT 1")
+        return asyncio.run(db.lookup("SELECT v FROM k WHERE id = 1"))
+
+    row = await asyncio.to_thread(elsewhere)
+    assert row is not None
+    assert row["v"] == "a"
+
+
+async def test_closing_closes_the_quick_connection(tmp_path: Path) -> None:
+    database = Database(tmp_path / "t.sqlite3")
+    await database.connect()
+    quick = database._quick
+    assert quick is not None
+    await database.close()
+    assert database._quick is None
+    with pytest.raises(sqlite3.ProgrammingError):  # closed
+        quick.execute("SELECT 1")
