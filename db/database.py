@@ -9,11 +9,14 @@ the last committed state and never block the writer.
 
 Each call into aiosqlite is a hop to its thread and back (the costliest part of a
 small query), so the helpers below take one hop each: a read is one
-`execute_fetchall`, a one-statement write skips BEGIN/COMMIT. A keyed lookup that every
-update makes (the person's row, the conversation state) takes none: `lookup()` runs it
-at once on the event loop's thread, on a third connection of its own (read-only, never
-waiting for a lock: in the rare case SQLite answers busy, the read goes to the reader).
-An indexed lookup of a row takes some 20 µs of CPU, the hop some 100 µs over two threads.
+`execute_fetchall`, a one-statement write skips BEGIN/COMMIT. The small keyed statements
+every update makes take none: `lookup()` (the person's row, the conversation state) and
+`write_now()` (the update stored in the inbox) run at once on the event loop's thread, on
+a third connection of their own that never waits for a lock: in the rare case SQLite
+answers busy, the statement goes to the reader or the writer. An indexed lookup of a
+row takes some 20 µs of CPU, a hop some 100 µs over two threads. That connection never
+checkpoints the WAL: the writer's commits do (every batch of stored updates is deleted
+through it), so the loop never waits for a checkpoint's fsync.
 
 The database holds personal data: a folder it creates is 0700, the database and
 its -wal and -shm files 0600 whatever the process umask. `connect()` refuses a
@@ -41,6 +44,12 @@ PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 # SQLite's companions of a database file in WAL mode (and the rollback journal).
 COMPANIONS = ("-wal", "-shm", "-journal")
+# Every connection's settings (besides its busy timeout).
+PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA secure_delete=ON",  # deleted rows are overwritten, not left in free pages
+)
 
 
 class DatabaseFileError(Exception):
@@ -83,7 +92,7 @@ class Database:
         self._busy_timeout_ms = busy_timeout_ms
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._quick: sqlite3.Connection | None = None  # for lookup(), on the loop's thread
+        self._quick: sqlite3.Connection | None = None  # lookup(), write_now(): loop's thread
         self._write_lock = asyncio.Lock()
 
     async def connect(self, *, check: bool = True) -> None:
@@ -131,12 +140,7 @@ class Database:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            for pragma in (
-                f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
-                "PRAGMA foreign_keys=ON",
-                "PRAGMA synchronous=NORMAL",
-                "PRAGMA secure_delete=ON",  # deleted rows are overwritten, not left in free pages
-            ):
+            for pragma in (f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}", *PRAGMAS):
                 await conn.execute_fetchall(pragma)
         except BaseException:
             await conn.close()  # its worker thread would keep the process from exiting
@@ -148,8 +152,12 @@ class Database:
         conn = sqlite3.connect(self.path, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=0")  # busy: lookup() asks the reader instead
-            conn.execute("PRAGMA query_only=ON")
+            for pragma in (
+                "PRAGMA busy_timeout=0",  # busy: the reader or the writer takes the statement
+                "PRAGMA wal_autocheckpoint=0",  # checkpoints (and their fsync) left to the writer
+                *PRAGMAS,
+            ):
+                conn.execute(pragma).fetchall()
         except BaseException:
             conn.close()
             raise
@@ -217,6 +225,23 @@ class Database:
         (all or nothing), so BEGIN IMMEDIATE and COMMIT around it add nothing.
         """
         async with self._write_lock:
+            cursor = await self.writer.execute(sql, params)
+            return cursor.rowcount
+
+    async def write_now(self, sql: str, params: Params = ()) -> int:
+        """`execute()`, run at once on the event loop's thread: for a small keyed write that
+        every update makes (one row in, by its key). Under the write lock like `execute()`,
+        so it never meets a transaction of ours; if SQLite answers busy (another process
+        writing) or fails, the statement (which changed nothing) goes to the writer, which
+        waits its turn or raises the error.
+        """
+        async with self._write_lock:
+            quick = self._quick
+            if quick is not None:
+                try:
+                    return quick.execute(sql, params).rowcount
+                except (sqlite3.OperationalError, sqlite3.ProgrammingError):
+                    pass
             cursor = await self.writer.execute(sql, params)
             return cursor.rowcount
 

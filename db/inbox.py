@@ -30,7 +30,8 @@ class StoredUpdate:
 async def store(db: Database, updates: Sequence[tuple[int, str]]) -> None:
     """Stores a fetched batch (all of it or, on an error, possibly part: fetch it again).
 
-    One round trip for the usual batch of one. The offset is not written here: every row
+    The usual batch of one is written at once on the loop's thread (`Database.write_now`),
+    a larger one in one transaction. The offset is not written here: every row
     stored is at or above the offset polling resumes from (`replay` raises the offset to
     the rows a dead process left), and `done` advances it before deleting.
     """
@@ -43,7 +44,7 @@ async def store(db: Database, updates: Sequence[tuple[int, str]]) -> None:
         "ON CONFLICT (update_id) DO NOTHING"
     )
     if len(rows) == 1:
-        await db.execute(sql, rows[0])
+        await db.write_now(sql, rows[0])  # on the loop's thread: no hop for the usual batch
     else:
         async with db.transaction() as conn:
             await conn.executemany(sql, rows)

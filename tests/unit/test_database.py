@@ -330,3 +330,59 @@ async def test_closing_closes_the_quick_connection(tmp_path: Path) -> None:
     assert database._quick is None
     with pytest.raises(sqlite3.ProgrammingError):  # closed
         quick.execute("SELECT 1")
+
+
+async def test_a_write_now_is_seen_by_every_connection(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    assert await db.write_now("INSERT INTO k VALUES (?, ?)", (1, "a")) == 1
+    assert await db.write_now("INSERT INTO k VALUES (1, 'b') ON CONFLICT DO NOTHING") == 0
+    assert [tuple(r) for r in await db.fetchall("SELECT id, v FROM k")] == [(1, "a")]
+    async with db.transaction() as conn:
+        assert [tuple(r) for r in await conn.execute_fetchall("SELECT v FROM k")] == [("a",)]
+    with pytest.raises(sqlite3.IntegrityError):  # errors are the statement's own
+        await db.write_now("INSERT INTO k VALUES (1, 'c')")
+
+
+async def test_a_write_now_waits_for_our_transactions(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO k VALUES (1, 'a')")
+        quick = asyncio.ensure_future(db.write_now("INSERT INTO k VALUES (2, 'b')"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not quick.done()  # not inside another task's transaction
+    assert await quick == 1
+    assert [r["id"] for r in await db.fetchall("SELECT id FROM k ORDER BY id")] == [1, 2]
+
+
+async def test_a_write_now_while_another_process_writes_goes_to_the_writer(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    other = sqlite3.connect(db.path, isolation_level=None)  # another process's connection
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO k VALUES (1, 'other')")
+        write = asyncio.ensure_future(db.write_now("INSERT INTO k VALUES (2, 'ours')"))
+        await asyncio.sleep(0.2)
+        assert not write.done()  # the writer waits for the lock (busy_timeout), the loop does not
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(write, 5) == 1
+    finally:
+        other.close()
+    assert [r["v"] for r in await db.fetchall("SELECT v FROM k ORDER BY id")] == ["other", "ours"]
+
+
+async def test_the_quick_connection_has_the_writers_settings_and_never_checkpoints(
+    db: Database,
+) -> None:
+    quick = db._quick
+    assert quick is not None
+
+    def setting(name: str) -> Any:
+        assert quick is not None
+        return quick.execute(f"PRAGMA {name}").fetchall()[0][0]
+
+    assert setting("foreign_keys") == 1
+    assert setting("synchronous") == 1  # NORMAL, as the writer: no fsync at each commit
+    assert setting("secure_delete") == 1
+    assert setting("busy_timeout") == 0  # never holds the loop waiting for a lock
+    assert setting("wal_autocheckpoint") == 0  # the writer's commits checkpoint
