@@ -62,11 +62,13 @@ async def done(db: Database, update_ids: Sequence[int]) -> None:
 
     Two statements, each atomic by itself, in this order: a crash between them leaves
     rows that are handled again at the next start, never a deleted row that the offset
-    does not cover (which Telegram could hand over again).
+    does not cover (which Telegram could hand over again). The offset's one-row upsert is
+    written on the loop's thread; the deletes go through the writer, whose commits
+    checkpoint the WAL that the stored updates filled (`Database.write_now`).
     """
     if not update_ids:
         return
-    await db.execute(_ADVANCE_OFFSET, (max(update_ids),))
+    await db.write_now(_ADVANCE_OFFSET, (max(update_ids),))
     for start in range(0, len(update_ids), _DONE_CHUNK):
         chunk = update_ids[start : start + _DONE_CHUNK]
         marks = ", ".join("?" * len(chunk))
