@@ -9,6 +9,8 @@ uploads a file still goes as a multipart form, as aiogram builds it.
 Savings on top, none changing what the body says or what a call returns or raises:
 - parameters are dumped without their unset (None) fields: aiogram's preparation drops
   them anyway, after walking each one in Python (most of a button's fields are unset);
+  plain values (text, ids, flags) are taken from the method as they are, and the bot's
+  defaults (parse mode, link preview) prepared once while they stay as they were;
 - a keyboard object sent again (the main menu and the directory's home screen are built
   once and reused) reuses its JSON from the last time, while the object lives and its
   content is unchanged (markups are mutable, so the content is compared, not assumed);
@@ -23,10 +25,12 @@ Savings on top, none changing what the body says or what a call returns or raise
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
 from aiogram import Bot
+from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -36,6 +40,7 @@ from aiohttp.payload import BytesPayload
 from pydantic import ValidationError
 
 MARKUP = "reply_markup"
+SCALARS = frozenset({str, int, bool, float})  # sent as they are (exactly these types, no enums)
 KEPT_MARKUPS = 64  # live markups whose JSON is kept; in practice a few per language
 
 
@@ -53,6 +58,8 @@ class JsonSession(AiohttpSession):
         super().__init__(**kwargs)
         self._kept: dict[int, _Kept] = {}  # id of a live markup -> its JSON
         self._response_types: dict[Any, type[Response[Any]]] = {}  # return type -> its reply
+        # name -> (the bot's default object, its fields then, prepared), for plain ones
+        self._defaults: dict[str, tuple[TelegramObject, dict[str, Any], Any]] = {}
 
     def check_response(
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
@@ -79,14 +86,21 @@ class JsonSession(AiohttpSession):
         markup = getattr(method, MARKUP, None)
         if not isinstance(markup, TelegramObject):
             markup = None
-        dumped = method.model_dump(
-            warnings=False, exclude_none=True, exclude={MARKUP} if markup is not None else None
-        )
-        for key, value in dumped.items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is None or prepared == "":  # left out, as aiogram's form leaves them
+        values: Iterable[tuple[str, Any]] = method.__dict__.items()
+        if method.__pydantic_extra__:
+            values = [*values, *method.__pydantic_extra__.items()]
+        for key, value in values:
+            if value is None or (key == MARKUP and markup is not None):
                 continue
-            fields[key] = prepared
+            kind = type(value)
+            if kind is Default:
+                value = self._default(bot, value, files)
+                kind = type(value)
+            if kind not in SCALARS:  # a model, a list, an enum...: aiogram prepares it
+                value = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if value is None or value == "":  # left out, as aiogram's form leaves them
+                continue
+            fields[key] = value
         markup_json = None if markup is None else self._markup_json(bot, markup, files)
         if files:
             return super().build_form_data(bot, method)
@@ -94,6 +108,23 @@ class JsonSession(AiohttpSession):
         if markup_json is not None:  # spliced in last (the order of keys means nothing)
             body = f'{body[:-1]}{", " if fields else ""}"{MARKUP}": {markup_json}}}'
         return BytesPayload(body.encode(), content_type="application/json")
+
+    def _default(self, bot: Bot, value: Default, files: dict[str, InputFile]) -> Any:
+        """The bot's default for a parameter, prepared; one made of plain values is kept."""
+        raw = bot.default[value.name]
+        if raw is None or type(raw) in SCALARS:
+            return raw
+        kept = self._defaults.get(value.name)
+        if kept is not None and kept[0] is raw and kept[1] == raw.__dict__:
+            return kept[2]
+        prepared = self.prepare_value(raw, bot=bot, files=files, _dumps_json=False)
+        if (
+            isinstance(raw, TelegramObject)
+            and not raw.__pydantic_extra__
+            and all(v is None or type(v) in SCALARS for v in raw.__dict__.values())
+        ):
+            self._defaults[value.name] = (raw, dict(raw.__dict__), prepared)
+        return prepared
 
     def _markup_json(self, bot: Bot, markup: TelegramObject, files: dict[str, InputFile]) -> str:
         dump = markup.model_dump(warnings=False, exclude_none=True)

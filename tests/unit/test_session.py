@@ -116,6 +116,27 @@ def test_the_body_is_what_aiogram_would_prepare(method: TelegramMethod[Any]) -> 
     assert body(session, bot, method) == expected  # the second time from the kept JSON
 
 
+def test_a_changed_default_is_sent_as_it_is_now() -> None:
+    session = JsonSession()
+    bot = make_bot(session)
+    method = SendMessage(chat_id=1, text="see https://a.b")
+    assert body(session, bot, method)["link_preview_options"] == {"is_disabled": True}
+    bot.default.link_preview = LinkPreviewOptions(is_disabled=False, prefer_small_media=True)
+    assert body(session, bot, method) == reference(session, bot, method)
+    assert body(session, bot, method)["link_preview_options"] == {
+        "is_disabled": False,
+        "prefer_small_media": True,
+    }
+
+
+def test_extra_parameters_are_sent_as_aiogram_sends_them() -> None:
+    session = JsonSession()
+    bot = make_bot(session)
+    method = SendMessage(chat_id=1, text="hi", future_flag=True, future_list=[1, 2])
+    assert body(session, bot, method) == reference(session, bot, method)
+    assert body(session, bot, method)["future_flag"] is True
+
+
 def test_a_kept_keyboard_changed_in_place_is_sent_as_it_is_now() -> None:
     session = JsonSession()
     bot = make_bot(session)
