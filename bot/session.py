@@ -20,6 +20,9 @@ Savings on top, none changing what the body says or what a call returns or raise
   successful one is validated from its JSON text by pydantic directly (no Python dicts
   in between); anything else (an error status, `ok` false, an answer that does not
   validate) goes through aiogram's own `check_response`, which raises what it always did.
+  An inline keyboard comes back in the answer (the message it is under); when it comes
+  back exactly as it was sent, the returned message holds the keyboard object sent
+  instead of a copy validated anew (~40 µs for the directory's 14 buttons).
 """
 
 from __future__ import annotations
@@ -70,13 +73,31 @@ class JsonSession(AiohttpSession):
             response_type = self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
             try:
-                response = response_type.model_validate_json(content, context={"bot": bot})
-            except ValidationError:
+                response = self._read_answer(bot, method, response_type, content)
+            except (ValidationError, ValueError):  # ValueError: not JSON
                 pass  # aiogram's check says what is wrong, as it always did
             else:
                 if response.ok:
                     return response
         return super().check_response(bot, method, status_code, content)
+
+    def _read_answer(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        response_type: type[Response[TelegramType]],
+        content: str,
+    ) -> Response[TelegramType]:
+        markup = getattr(method, MARKUP, None)
+        kept = None if markup is None else self._kept.get(id(markup))
+        if kept is not None and kept.ref() is markup and f'"{MARKUP}"' in content:
+            answer = self.json_loads(content)
+            result = answer.get("result") if isinstance(answer, dict) else None
+            if isinstance(result, dict) and result.get(MARKUP) == kept.dump:
+                # The keyboard came back as it was sent: the object sent, not read again.
+                result[MARKUP] = markup
+                return response_type.model_validate(answer, context={"bot": bot})
+        return response_type.model_validate_json(content, context={"bot": bot})
 
     def build_form_data(  # type: ignore[override]  # aiohttp takes a payload as well as a form
         self, bot: Bot, method: TelegramMethod[TelegramType]

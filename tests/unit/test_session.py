@@ -269,3 +269,28 @@ def test_each_reply_type_is_built_once() -> None:
         )
     [kept] = session._response_types.values()
     assert kept is Response[bool]
+
+
+def test_a_keyboard_that_comes_back_as_sent_is_the_object_sent() -> None:
+    session = JsonSession()
+    bot = make_bot(session)
+    markup = inline()
+    method = SendMessage(chat_id=1, text="hi", reply_markup=markup)
+    body(session, bot, method)  # sent: its JSON is kept
+    answer = MESSAGE | {"reply_markup": markup.model_dump(exclude_none=True)}
+    content = json.dumps({"ok": True, "result": answer})
+    ours = session.check_response(bot, method, 200, content)
+    theirs = AiohttpSession.check_response(session, bot, method, 200, content)
+    assert ours.result is not None
+    assert ours.result.reply_markup is markup
+    assert ours.model_dump() == theirs.model_dump()
+    assert ours.result.bot is bot
+    # Telegram changed it (or another keyboard was sent meanwhile): read as aiogram reads it.
+    changed = answer | {
+        "reply_markup": {"inline_keyboard": [[{"text": "X", "callback_data": "x"}]]}
+    }
+    content = json.dumps({"ok": True, "result": changed})
+    ours = session.check_response(bot, method, 200, content)
+    assert ours == AiohttpSession.check_response(session, bot, method, 200, content)
+    assert ours.result is not None
+    assert ours.result.reply_markup is not markup
