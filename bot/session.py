@@ -6,7 +6,8 @@ character in Python), which for a reply with a keyboard costs more CPU than anyt
 else the bot does with it. The Bot API takes `application/json` as well; a call that
 uploads a file still goes as a multipart form, as aiogram builds it.
 
-Savings on top, none changing what the body says or what a call returns or raises:
+Savings on top, none changing what the body says, what a call raises, or the content of
+what it returns:
 - parameters are dumped without their unset (None) fields: aiogram's preparation drops
   them anyway, after walking each one in Python (most of a button's fields are unset);
   plain values (text, ids, flags) are taken from the method as they are, and the bot's
@@ -22,7 +23,8 @@ Savings on top, none changing what the body says or what a call returns or raise
   validate) goes through aiogram's own `check_response`, which raises what it always did.
   An inline keyboard comes back in the answer (the message it is under); when it comes
   back exactly as it was sent, the returned message holds the keyboard object sent
-  instead of a copy validated anew (~40 µs for the directory's 14 buttons).
+  (equal in content; as built by the handler, so its `.bot` may be None) instead of a
+  copy validated anew: 100 → 46 µs to check an answer with the directory's 14 buttons.
 """
 
 from __future__ import annotations
@@ -116,8 +118,7 @@ class JsonSession(AiohttpSession):
             kind = type(value)
             if kind is Default:
                 value = self._default(bot, value, files)
-                kind = type(value)
-            if kind not in SCALARS:  # a model, a list, an enum...: aiogram prepares it
+            elif kind not in SCALARS:  # a model, a list, an enum...: aiogram prepares it
                 value = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
             if value is None or value == "":  # left out, as aiogram's form leaves them
                 continue
