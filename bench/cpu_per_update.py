@@ -12,7 +12,7 @@ English beforehand, and a short warm-up at the same pace runs before the measure
 so start-up and first-use costs are not counted.
 
 Prints, for each bot, the CPU time its process (all its threads) used per update
-during the measured window (from /proc/<pid>/stat), the latency from queueing an update
+during the measured window (from /proc/<pid>/stat; and its main thread's share), the latency from queueing an update
 to the bot's first reply in that chat (p50, p99), and the ratio of the two CPU figures.
 The echo bot is aiogram's own example: one handler, `message.send_copy(chat_id)`.
 """
@@ -44,7 +44,17 @@ COMMAND = re.compile(r"/[A-Za-z0-9_]+")
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, all its threads, from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+    return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """CPU time of a process's main thread (its thread id is the process id)."""
+    return cpu_seconds_of(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def cpu_seconds_of(path: Path) -> float:
+    """User + system CPU time from a /proc stat file."""
+    stat = path.read_text()
     fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
@@ -290,6 +300,7 @@ async def main(args: argparse.Namespace) -> None:
                 if args.profile:
                     real.process.send_signal(signal.SIGUSR1)  # type: ignore[union-attr]
                 before = {s.name: cpu_seconds(s.pid) for s in subjects}
+                main_before = {s.name: main_thread_cpu_seconds(s.pid) for s in subjects}
                 calls_before = {s.name: len(s.api.requests) for s in subjects}
                 for subject in subjects:
                     subject.latencies.clear()
@@ -299,6 +310,7 @@ async def main(args: argparse.Namespace) -> None:
                 sent = await paced(subjects, mix, people, args.rate, args.seconds, sent)
                 await answered(subjects)
                 after = {s.name: cpu_seconds(s.pid) for s in subjects}
+                main_after = {s.name: main_thread_cpu_seconds(s.pid) for s in subjects}
                 if args.profile:
                     real.process.send_signal(signal.SIGUSR2)  # type: ignore[union-attr]
                 calls = {
@@ -307,6 +319,7 @@ async def main(args: argparse.Namespace) -> None:
                 }
 
     per_update = {name: (after[name] - before[name]) / sent for name in after}
+    main_thread = {name: (main_after[name] - main_before[name]) / sent for name in after}
     print(
         f"{sent} updates at {args.rate:g}/s over {args.seconds:g} s, {args.people} people, mix: {len(mix)} texts"
     )
@@ -316,6 +329,10 @@ async def main(args: argparse.Namespace) -> None:
             f"{subject.name:9}: {per_update[subject.name] * 1000:5.2f} ms CPU per update, "
             f"reply p50 {statistics.median(lat) * 1000:5.1f} ms, p99 {percentile(lat, 0.99) * 1000:5.1f} ms, "
             f"{subject.replies} replies"
+        )
+        print(
+            f"{'':9}  {main_thread[subject.name] * 1000:5.2f} ms of it in the main thread, "
+            f"{(per_update[subject.name] - main_thread[subject.name]) * 1000:5.2f} ms in others"
         )
     if args.replies:
         for subject in subjects:

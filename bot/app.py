@@ -17,10 +17,11 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.commands import CommandMenus
 from bot.config import Settings
+from bot.dispatch import LeanDispatcher
 from bot.errors import PollingError
 from bot.i18n import UserI18nMiddleware, create_i18n
+from bot.lean_types import bind_bot_in_one_step
 from bot.middlewares.errors import ErrorReplyMiddleware
-from bot.middlewares.response_types import KeepResponseTypes
 from bot.middlewares.throttle import ThrottleMiddleware
 from bot.middlewares.user import PrivateChatsOnly, UserMiddleware
 from bot.polling import MAX_BACKOFF, DurablePolling
@@ -53,13 +54,13 @@ def engine_settings(settings: Settings) -> EngineSettings:
 
 
 def create_bot(settings: Settings) -> Bot:
+    bind_bot_in_one_step()  # aiogram's objects built and checked with less CPU
     session = JsonSession()  # parameters as one JSON body: less CPU than aiogram's form
     if settings.telegram_api_url is not None:
         session = JsonSession(
             api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
         )
     session.middleware(RateLimitMiddleware())
-    session.middleware(KeepResponseTypes())  # built once, not at each call
     return Bot(
         settings.token(),
         session=session,
@@ -97,7 +98,7 @@ class Application:
         # Timed work; features register their kinds on it here, before it starts.
         engine = Engine(db=db, bot=bot, i18n=i18n, settings=engine_settings(settings))
         engine.on_housekeeping(lambda now: retention.purge_expired(db, now))
-        dp = Dispatcher(
+        dp = LeanDispatcher(  # aiogram's, without wrapping the routers' empty middleware lists
             storage=SQLiteStorage(db),
             settings=settings,
             db=db,

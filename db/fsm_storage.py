@@ -72,7 +72,7 @@ class SQLiteStorage(BaseStorage):
         rows = self._rows.get()
         if rows is not None and key in rows:
             return rows[key]
-        found = await self.db.fetchone(
+        found = await self.db.lookup(
             "SELECT state, data FROM fsm_state WHERE storage_key = ?", (key,)
         )
         row = _EMPTY if found is None else _Row(found["state"], found["data"])

@@ -30,7 +30,8 @@ class StoredUpdate:
 async def store(db: Database, updates: Sequence[tuple[int, str]]) -> None:
     """Stores a fetched batch (all of it or, on an error, possibly part: fetch it again).
 
-    One round trip for the usual batch of one. The offset is not written here: every row
+    The usual batch of one is written at once on the loop's thread (`Database.write_now`),
+    a larger one in one transaction. The offset is not written here: every row
     stored is at or above the offset polling resumes from (`replay` raises the offset to
     the rows a dead process left), and `done` advances it before deleting.
     """
@@ -43,7 +44,7 @@ async def store(db: Database, updates: Sequence[tuple[int, str]]) -> None:
         "ON CONFLICT (update_id) DO NOTHING"
     )
     if len(rows) == 1:
-        await db.execute(sql, rows[0])
+        await db.write_now(sql, rows[0])  # on the loop's thread: no hop for the usual batch
     else:
         async with db.transaction() as conn:
             await conn.executemany(sql, rows)
@@ -61,11 +62,13 @@ async def done(db: Database, update_ids: Sequence[int]) -> None:
 
     Two statements, each atomic by itself, in this order: a crash between them leaves
     rows that are handled again at the next start, never a deleted row that the offset
-    does not cover (which Telegram could hand over again).
+    does not cover (which Telegram could hand over again). The offset's one-row upsert is
+    written on the loop's thread; the deletes go through the writer, whose commits
+    checkpoint the WAL that the stored updates filled (`Database.write_now`).
     """
     if not update_ids:
         return
-    await db.execute(_ADVANCE_OFFSET, (max(update_ids),))
+    await db.write_now(_ADVANCE_OFFSET, (max(update_ids),))
     for start in range(0, len(update_ids), _DONE_CHUNK):
         chunk = update_ids[start : start + _DONE_CHUNK]
         marks = ", ".join("?" * len(chunk))

@@ -64,7 +64,7 @@ _SELECT = (
 
 
 async def get(db: Database, telegram_id: int) -> User | None:
-    row = await db.fetchone(_SELECT + "WHERE u.telegram_id = ?", (telegram_id,))
+    row = await db.lookup(_SELECT + "WHERE u.telegram_id = ?", (telegram_id,))
     return None if row is None else User.from_row(row)
 
 

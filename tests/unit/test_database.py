@@ -270,3 +270,119 @@ async def test_a_database_from_a_newer_version_is_refused_and_left_alone(db: Dat
 async def test_check_database_leaves_a_good_database_unchanged(db: Database) -> None:
     await check_database(db.path)  # neither raises nor writes
     assert await migrate(db) == []
+
+
+async def test_a_lookup_reads_what_the_reader_reads_and_leaves_nothing_open(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    await db.execute("INSERT INTO k VALUES (1, 'a'), (2, 'b')")
+    for key in (1, 2, 3):
+        row = await db.lookup("SELECT id, v FROM k WHERE id = ?", (key,))
+        same = await db.fetchone("SELECT id, v FROM k WHERE id = ?", (key,))
+        assert (None if row is None else tuple(row)) == (None if same is None else tuple(same))
+    assert db._quick is not None
+    assert not db._quick.in_transaction  # no read transaction kept: checkpoints are not held up
+    async with db.transaction() as conn:  # a write is seen by the next lookup
+        await conn.execute("UPDATE k SET v = 'c' WHERE id = 1")
+    row = await db.lookup("SELECT v FROM k WHERE id = ?", (1,))
+    assert row is not None
+    assert row["v"] == "c"
+
+
+async def test_a_lookup_that_sqlite_refuses_goes_to_the_reader(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    await db.execute("INSERT INTO k VALUES (1, 'a')")
+
+    class Busy:
+        def execute(self, *_: Any) -> Any:
+            raise sqlite3.OperationalError("database is locked")
+
+        def close(self) -> None:
+            pass
+
+    db._quick = Busy()  # type: ignore[assignment]
+    row = await db.lookup("SELECT v FROM k WHERE id = ?", (1,))
+    assert row is not None
+    assert row["v"] == "a"
+
+
+async def test_a_lookup_from_another_thread_goes_to_the_reader(db: Database) -> None:
+    """The quick connection belongs to the thread that opened the database."""
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    await db.execute("INSERT INTO k VALUES (1, 'a')")
+
+    def elsewhere() -> Any:
+        assert db._quick is not None
+        with pytest.raises(sqlite3.ProgrammingError):  # what lookup() meets there
+            db._quick.execute("SELECT 1")
+        return asyncio.run(db.lookup("SELECT v FROM k WHERE id = 1"))
+
+    row = await asyncio.to_thread(elsewhere)
+    assert row is not None
+    assert row["v"] == "a"
+
+
+async def test_closing_closes_the_quick_connection(tmp_path: Path) -> None:
+    database = Database(tmp_path / "t.sqlite3")
+    await database.connect()
+    quick = database._quick
+    assert quick is not None
+    await database.close()
+    assert database._quick is None
+    with pytest.raises(sqlite3.ProgrammingError):  # closed
+        quick.execute("SELECT 1")
+
+
+async def test_a_write_now_is_seen_by_every_connection(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    assert await db.write_now("INSERT INTO k VALUES (?, ?)", (1, "a")) == 1
+    assert await db.write_now("INSERT INTO k VALUES (1, 'b') ON CONFLICT DO NOTHING") == 0
+    assert [tuple(r) for r in await db.fetchall("SELECT id, v FROM k")] == [(1, "a")]
+    async with db.transaction() as conn:
+        assert [tuple(r) for r in await conn.execute_fetchall("SELECT v FROM k")] == [("a",)]
+    with pytest.raises(sqlite3.IntegrityError):  # errors are the statement's own
+        await db.write_now("INSERT INTO k VALUES (1, 'c')")
+
+
+async def test_a_write_now_waits_for_our_transactions(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO k VALUES (1, 'a')")
+        quick = asyncio.ensure_future(db.write_now("INSERT INTO k VALUES (2, 'b')"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not quick.done()  # not inside another task's transaction
+    assert await quick == 1
+    assert [r["id"] for r in await db.fetchall("SELECT id FROM k ORDER BY id")] == [1, 2]
+
+
+async def test_a_write_now_while_another_process_writes_goes_to_the_writer(db: Database) -> None:
+    await db.execute("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)")
+    other = sqlite3.connect(db.path, isolation_level=None)  # another process's connection
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO k VALUES (1, 'other')")
+        write = asyncio.ensure_future(db.write_now("INSERT INTO k VALUES (2, 'ours')"))
+        await asyncio.sleep(0.2)
+        assert not write.done()  # the writer waits for the lock (busy_timeout), the loop does not
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(write, 5) == 1
+    finally:
+        other.close()
+    assert [r["v"] for r in await db.fetchall("SELECT v FROM k ORDER BY id")] == ["other", "ours"]
+
+
+async def test_the_quick_connection_has_the_writers_settings_and_never_checkpoints(
+    db: Database,
+) -> None:
+    quick = db._quick
+    assert quick is not None
+
+    def setting(name: str) -> Any:
+        assert quick is not None
+        return quick.execute(f"PRAGMA {name}").fetchall()[0][0]
+
+    assert setting("foreign_keys") == 1
+    assert setting("synchronous") == 1  # NORMAL, as the writer: no fsync at each commit
+    assert setting("secure_delete") == 1
+    assert setting("busy_timeout") == 0  # never holds the loop waiting for a lock
+    assert setting("wal_autocheckpoint") == 0  # the writer's commits checkpoint

@@ -44,9 +44,9 @@ class CountingDatabase(Database):
         self.writes.append(sql.split()[0])
         return await super().execute(sql, params)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def lookup(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         self.reads += 1
-        return await super().fetchone(sql, params)
+        return await super().lookup(sql, params)
 
 
 @pytest.fixture

@@ -48,3 +48,16 @@ async def test_rows_a_dead_process_left_move_the_offset_past_them(db: Database) 
     assert [u.update_id for u in again] == [20, 21]
     assert given_up == []
     assert await inbox.next_offset(db) == 22  # Telegram is not asked for them again
+
+
+async def test_updates_stored_one_by_one_do_not_grow_the_wal_without_end(db: Database) -> None:
+    """Stored on the loop's thread, which never checkpoints: the deletes' commits do."""
+    await db.writer.execute("PRAGMA wal_autocheckpoint=100")  # 100 pages, not 1,000: quicker
+    pad = "x" * 6000  # two pages or more a row: the WAL would pass 100 pages several times
+    for start in range(0, 300, 10):
+        for update_id in range(start, start + 10):
+            await inbox.store(db, [(update_id, json.dumps({"update_id": update_id, "p": pad}))])
+        await inbox.done(db, list(range(start, start + 10)))
+    wal = db.path.with_name(db.path.name + "-wal")
+    assert wal.stat().st_size < 1024 * 1024  # about 100 pages of 4 KB, not 700
+    assert await stored_ids(db) == []
