@@ -1,0 +1,332 @@
+"""Broadcasts end to end over the fake Bot API: composing, audiences and scope, each client's
+language version, blocked recipients, 429, cancel, a scheduled start, a restart mid-way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from db import broadcasts
+from db.clock import now_db
+from db.database import Database
+from handlers.broadcast import BcAudience, BcDraft, DraftAction
+from tests.fakeapi import FakeBotAPI, FakeUser
+from tests.harness import BotUnderTest, start_bot
+
+
+@pytest.fixture
+async def bapp(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[BotUnderTest]:
+    """Quiet hours off: a test may run at any hour."""
+    async with start_bot(api, tmp_path, quiet_hours="off") as running:
+        yield running
+
+
+async def add_clients(
+    app: BotUnderTest,
+    caseworker_id: int,
+    ids: range | list[int],
+    language: str = "en",
+    timezone: str | None = None,
+) -> list[FakeUser]:
+    """Clients of `caseworker_id` who have pressed Start (stored directly: faster than joining)."""
+    await seed_clients(app.db, caseworker_id, list(ids), language, timezone)
+    people = []
+    for client_id in ids:
+        person = app.user(client_id, language_code=language)
+        person.record.started = True
+        people.append(person)
+    return people
+
+
+async def seed_clients(
+    db: Database, caseworker_id: int, ids: list[int], language: str, timezone: str | None = None
+) -> None:
+    now = now_db()
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO users (telegram_id, role, language, timezone, created_at, updated_at) "
+            "VALUES (?, 'client', ?, ?, ?, ?)",
+            [(i, language, timezone, now, now) for i in ids],
+        )
+        await conn.executemany(
+            "INSERT INTO clients (telegram_id, caseworker_id, status, consented_at, linked_at) "
+            "VALUES (?, ?, 'active', ?, ?)",
+            [(i, caseworker_id, now, now) for i in ids],
+        )
+
+
+def copies(api: FakeBotAPI, chat_id: int) -> list[str]:
+    return [m.body for m in api.outgoing(chat_id) if m.copied_from is not None]
+
+
+async def wait_done(app: BotUnderTest, broadcast_id: int, timeout: float = 20) -> None:  # noqa: ASYNC109
+    async def done() -> bool:
+        found = await broadcasts.get(app.db, broadcast_id)
+        return found is not None and found.state in (
+            broadcasts.State.DONE,
+            broadcasts.State.CANCELLED,
+        )
+
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await done():
+        assert loop.time() < deadline, "the broadcast did not finish"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_text_broadcast_reaches_exactly_my_clients_each_in_their_language(
+    bapp: BotUnderTest,
+) -> None:
+    app = bapp
+    officer = await app.caseworker(2001, "Aliya")
+    other = await app.caseworker(2002, "Bolat")
+    kk = await add_clients(app, 2001, [2101, 2102], "kk")
+    ru = await add_clients(app, 2001, [2111], "ru")
+    en = await add_clients(app, 2001, [2121], "en")
+    theirs = await add_clients(app, 2002, [2201], "en")
+
+    [screen] = await officer.command("broadcast")
+    assert "Who should receive it?" in screen.body
+    assert "👥 All clients" not in screen.button_texts  # administrators only
+    await officer.press("👥 All my clients")
+    [preview] = await officer.send("Job fair on Friday at 10:00")
+    assert "It goes to 4 clients" in preview.body
+    assert "Қазақша: 2 (they get the version: English)" in preview.body
+    assert "Русский: 1 (they get the version: English)" in preview.body
+    await officer.press("➕ Қазақша version")
+    [preview] = await officer.send("Жұма күні сағат 10:00-де жәрмеңке")
+    assert "  Қазақша: 2\n" in preview.body
+    assert "  English: 1" in preview.body
+    assert "Қазақша, English ⭐" in preview.body
+    await officer.press("📤 Send now")
+    assert "Sending the broadcast #1" in officer.last.body
+
+    report = await officer.wait_for("is finished", timeout=10)
+    assert "sent 4 of 4" in report.body
+    for person in kk:
+        assert copies(app.api, person.id) == ["Жұма күні сағат 10:00-де жәрмеңке"]
+    for person in ru + en:  # no Russian version: the main one
+        assert copies(app.api, person.id) == ["Job fair on Friday at 10:00"]
+    assert copies(app.api, theirs[0].id) == []
+    assert all(
+        m.copied_from and m.copied_from[0] == 2001
+        for p in kk + ru + en
+        for m in app.api.outgoing(p.id)
+    )
+    # The progress message was edited to the final figures.
+    assert any("is finished: sent 4 of 4" in m.body for m in officer.bot_messages)
+    # The list shows it with its figures; the other caseworker does not see it.
+    [listing] = await officer.command("broadcasts")
+    assert "#1" in listing.body
+    assert "sent 4 of 4" in listing.body
+    [empty] = await other.command("broadcasts")
+    assert "No broadcasts yet" in empty.body
+
+
+async def test_a_photo_by_language_in_russian(bapp: BotUnderTest) -> None:
+    app = bapp
+    officer = await app.caseworker(2301, "Aliya", language="ru")
+    ru = await add_clients(app, 2301, [2311, 2312], "ru")
+    kk = await add_clients(app, 2301, [2321], "kk")
+    [screen] = await officer.command("broadcast")
+    assert "Кому отправить?" in screen.body
+    await officer.press("🌐 По языку")
+    await officer.press("Русский")
+    [preview] = await officer.send_photo(caption="Новая вакансия")
+    assert "Получат 2 клиента" in preview.body
+    await officer.press("📤 Отправить сейчас")
+    report = await officer.wait_for("завершена", timeout=10)
+    assert "отправлено 2 из 2" in report.body
+    for person in ru:
+        [copy] = [m for m in app.api.outgoing(person.id) if m.copied_from]
+        assert copy.kind == "photo"
+        assert copy.body == "Новая вакансия"
+    assert copies(app.api, kk[0].id) == []
+
+
+async def test_blocked_recipients_are_reported_and_the_caseworker_told_once(
+    bapp: BotUnderTest,
+) -> None:
+    app = bapp
+    officer = await app.caseworker(2401, "Aliya")
+    people = await add_clients(app, 2401, [2411, 2412, 2413], "en")
+    people[0].record.blocked = True
+    people[1].record.deactivated = True
+
+    for round_ in (1, 2):
+        await officer.command("broadcast")
+        await officer.press("👥 All my clients")
+        [preview] = await officer.send(f"News {round_}")
+        if round_ == 2:
+            assert "It goes to 1 client" in preview.body
+            assert "Skipped (unreachable or blocked): 2" in preview.body
+        await officer.press("📤 Send now")
+        report = await officer.wait_for(f"#{round_} is finished", timeout=10)
+        if round_ == 1:
+            assert "sent 1 of 3 · unreachable: 2" in report.body
+    await app.settle()
+    told = [m for m in officer.bot_messages if "Telegram no longer delivers" in m.body]
+    assert len(told) == 2  # once for each of the two clients, not again in round 2
+    assert copies(app.api, people[2].id) == ["News 1", "News 2"]
+    figures = await broadcasts.figures(app.db, 1)
+    assert figures.failed == 2
+    assert set(figures.by_error) == {"forbidden:blocked", "forbidden:deactivated"}
+
+
+async def test_a_429_is_honoured_and_nobody_gets_it_twice(bapp: BotUnderTest) -> None:
+    app = bapp
+    officer = await app.caseworker(2501, "Aliya")
+    people = await add_clients(app, 2501, range(2510, 2530), "en")
+    app.api.fail_next("copyMessage", 429, retry_after=1)
+    await officer.command("broadcast")
+    await officer.press("👥 All my clients")
+    await officer.send("Office closed on Monday")
+    await officer.press("📤 Send now")
+    await officer.wait_for("is finished", timeout=15)
+    assert any(status == 429 for _m, status, _d in app.api.errors)
+    for person in people:
+        assert copies(app.api, person.id) == ["Office closed on Monday"]
+
+
+def quiet_zone_now() -> str:
+    """A fixed-offset zone where it is now about 23:00 (inside 22:00-08:00)."""
+    hour = datetime.now(UTC).hour
+    offset = (23 - hour + 12) % 24 - 12  # in -12..11
+    return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"  # Etc signs are inverted
+
+
+async def test_quiet_hours_hold_news_urgent_goes_at_once_and_cancel_stops_it(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    async with start_bot(api, tmp_path) as app:  # quiet hours 22:00-08:00
+        officer = await app.caseworker(2601, "Aliya")
+        [night] = await add_clients(app, 2601, [2611], "en", timezone=quiet_zone_now())
+        [day] = await add_clients(app, 2601, [2612], "en", timezone="Etc/GMT+0")
+        day_hour = datetime.now(UTC).hour
+        await officer.command("broadcast")
+        await officer.press("👥 All my clients")
+        await officer.send("Job fair")
+        await officer.press("📤 Send now")
+        if 8 <= day_hour < 22:
+            await day.wait_for("Job fair")
+        await app.api.wait_idle()
+        assert copies(api, night.id) == []  # waits for the morning
+        running = await broadcasts.get(app.db, 1)
+        assert running is not None
+        assert running.state is broadcasts.State.SENDING
+        # Cancelled from the list: what waits is skipped and never sent.
+        [listing] = await officer.command("broadcasts")
+        assert "sending" in listing.body
+        await officer.press("✖️ Cancel #1")
+        assert "was cancelled" in officer.last.body
+        figures = await broadcasts.figures(app.db, 1)
+        day_quiet = not 8 <= day_hour < 22
+        assert figures.by_error.get("cancelled") == 1 + day_quiet
+        assert (await broadcasts.get(app.db, 1)).state is broadcasts.State.CANCELLED  # type: ignore[union-attr]
+
+        # Urgent: delivered inside quiet hours.
+        await officer.command("broadcast")
+        await officer.press("👥 All my clients")
+        await officer.send("Office closed tomorrow")
+        await officer.press("🔕 Urgent: off")
+        assert "🚨 Urgent: on" in officer.last.button_texts
+        await officer.press("📤 Send now")
+        await night.wait_for("Office closed tomorrow")
+
+
+async def test_a_scheduled_broadcast_goes_out_at_its_time(bapp: BotUnderTest) -> None:
+    app = bapp
+    officer = await app.caseworker(2701, "Aliya")
+    [person] = await add_clients(app, 2701, [2711], "en")
+    await officer.command("broadcast")
+    await officer.press("👥 All my clients")
+    await officer.send("Deadline reminder")
+    await officer.press("🕘 Send at…")
+    [bad] = await officer.send("yesterday")
+    assert "could not read" in bad.body
+    local = datetime.now(UTC).astimezone(app.app.settings.zone_for(None)) + timedelta(hours=2)
+    await officer.send(f"{local:%d.%m} {local:%H:%M}")
+    assert "is scheduled" in officer.last.body
+    await app.api.wait_idle()
+    assert copies(app.api, person.id) == []
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=2, minutes=1), tick=True):
+        app.app.broadcasts.poke()
+        await person.wait_for("Deadline reminder")
+        await officer.wait_for("is finished")
+    assert copies(app.api, person.id) == ["Deadline reminder"]
+
+
+async def test_a_client_can_never_start_one(bapp: BotUnderTest) -> None:
+    app = bapp
+    officer = await app.caseworker(2801, "Aliya")
+    [person] = await add_clients(app, 2801, [2811], "en")
+    await person.send("/start")
+    replies = await person.command("broadcast")
+    assert not any("Who should receive it?" in m.body for m in replies)
+    last = person.last.message_id
+    await person.press_data(BcAudience(code="mine").pack(), last)
+    await person.press_data(BcDraft(action=DraftAction.NOW).pack(), last)
+    assert await app.db.fetchval("SELECT count(*) FROM broadcasts") == 0
+    assert officer.id == 2801
+
+
+async def test_a_caseworker_can_never_reach_another_caseworkers_clients(
+    bapp: BotUnderTest,
+) -> None:
+    app = bapp
+    officer = await app.caseworker(2901, "Aliya")
+    await app.caseworker(2902, "Bolat")
+    [mine] = await add_clients(app, 2901, [2911], "en")
+    [theirs] = await add_clients(app, 2902, [2921], "en")
+    await officer.command("broadcast")
+    # Forged buttons: everyone's clients, another caseworker's.
+    await officer.press_data(BcAudience(code="all").pack())
+    assert "Only administrators" in (officer.last_callback_answer.text or "")  # type: ignore[union-attr]
+    await officer.press_data(BcAudience(code="cws").pack())
+    assert "Only administrators" in (officer.last_callback_answer.text or "")  # type: ignore[union-attr]
+    await officer.press_data(BcAudience(code="cws_done").pack())
+    assert officer.last_callback_answer.text  # type: ignore[union-attr]
+    # By language is scoped to their own clients.
+    await officer.press("🌐 By language")
+    await officer.press("English")
+    [preview] = await officer.send("Hello")
+    assert "It goes to 1 client" in preview.body
+    await officer.press("📤 Send now")
+    await officer.wait_for("is finished")
+    assert copies(app.api, mine.id) == ["Hello"]
+    assert copies(app.api, theirs.id) == []
+
+
+async def test_an_admin_sends_to_chosen_caseworkers_and_downloads_the_csv(
+    bapp: BotUnderTest,
+) -> None:
+    app = bapp
+    await app.caseworker(3001, "Aliya")
+    await app.caseworker(3002, "Bolat")
+    admin = await app.admin()
+    a = await add_clients(app, 3001, [3011, 3012], "en")
+    b = await add_clients(app, 3002, [3021], "en")
+    await admin.command("broadcast")
+    await admin.press("🧑‍💼 Chosen caseworkers' clients")
+    await admin.press("▫️ Bolat")
+    await admin.press("➡️ Next")
+    [preview] = await admin.send("For Bolat's clients")
+    assert "It goes to 1 client" in preview.body
+    await admin.press("📤 Send now")
+    await admin.wait_for("is finished")
+    assert copies(app.api, b[0].id) == ["For Bolat's clients"]
+    assert all(copies(app.api, p.id) == [] for p in a)
+    await admin.command("broadcasts")
+    [csv_message] = await admin.press("📄 CSV #1")
+    assert csv_message.document is not None
+    lines = csv_message.document.decode().splitlines()
+    assert lines[0] == "broadcast_id,client_id,version,status,error,attempts,sent_at"
+    assert lines[1].startswith("1,3021,en,sent,,1,")
+    assert Counter(len(line.split(",")) for line in lines) == Counter({7: 2})
