@@ -330,3 +330,89 @@ async def test_an_admin_sends_to_chosen_caseworkers_and_downloads_the_csv(
     assert lines[0] == "broadcast_id,client_id,version,status,error,attempts,sent_at"
     assert lines[1].startswith("1,3021,en,sent,,1,")
     assert Counter(len(line.split(",")) for line in lines) == Counter({7: 2})
+
+
+async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """The bot process is SIGKILLed inside the fake Telegram as it accepts the 20th copy (the
+    worst moment: delivered, never marked); started again, it finishes the broadcast. Only
+    copies Telegram accepted and the dead process had not marked come twice."""
+    import asyncio
+    import signal
+
+    from db.migrate import migrate
+    from db.staff import add_caseworker
+    from tests.fakeapi.params import Params
+    from tests.processes import start_bot_process, stop_process
+
+    path = tmp_path / "db" / "bot.sqlite3"
+    path.parent.mkdir()
+    db = Database(path)
+    await db.connect()
+    await migrate(db)
+    await add_caseworker(db, 3101, "Officer", actor_id=None)
+    ids = list(range(3200, 3260))
+    await seed_clients(db, 3101, ids, "en")
+    await db.close()
+    for client_id in ids:
+        api.user(client_id).record.started = True
+
+    env = {"DEFAULT_LANGUAGE": "en", "QUIET_HOURS": "off"}
+    process = await start_bot_process(tmp_path, api, **env)
+    original = api.methods.call
+    try:
+        officer = api.user(3101)
+        await officer.start()
+        await officer.press("English")
+        await officer.command("broadcast")
+        await officer.press("👥 All my clients")
+        await officer.send("Job fair on Friday")
+
+        accepted = 0
+        reached = asyncio.Event()
+        never = asyncio.Event()
+
+        async def hanging(method: str, params: Params) -> object:
+            nonlocal accepted
+            if method != "copyMessage":
+                return await original(method, params)
+            result = await original(method, params)  # delivered...
+            accepted += 1
+            if accepted >= 20:
+                reached.set()
+                await never.wait()  # ...but the answer never reaches the bot
+            return result
+
+        api.methods.call = hanging  # type: ignore[method-assign]
+        pressing = asyncio.create_task(officer.press("📤 Send now", timeout=60))
+        await asyncio.wait_for(reached.wait(), 30)
+        process.kill()  # SIGKILL: no clean-up of any kind
+        await process.wait()
+        assert process.returncode == -signal.SIGKILL
+        api.methods.call = original  # type: ignore[method-assign]
+        pressing.cancel()
+
+        db = Database(path)
+        await db.connect()
+        rows = await db.fetchall(
+            "SELECT client_id, status FROM broadcast_recipients WHERE broadcast_id = 1"
+        )
+        await db.close()
+        delivered_at_kill = {i for i in ids if copies(api, i)}
+        in_flight = {r["client_id"] for r in rows if r["status"] == "sending"}
+        accepted_unrecorded = len(in_flight & delivered_at_kill)
+        assert 20 <= len(delivered_at_kill) < len(ids)  # killed mid-way
+        assert accepted_unrecorded >= 1  # the copy accepted at the kill
+
+        process = await start_bot_process(tmp_path, api, **env)
+        await officer.wait_for("is finished", timeout=60)
+        counts = Counter(len(copies(api, i)) for i in ids)
+        assert 0 not in counts  # nobody lost
+        duplicates = sum((n - 1) * k for n, k in counts.items())
+        assert duplicates == accepted_unrecorded
+        assert duplicates <= len(in_flight) <= 12  # the sender's concurrency
+    finally:
+        api.methods.call = original  # type: ignore[method-assign]
+        if process.returncode is None:
+            await stop_process(process)
