@@ -355,8 +355,25 @@ async def claim(db: Database, wants: Sequence[tuple[int, int]], now: datetime) -
                 "RETURNING client_id, language, attempts",
                 (broadcast_id, broadcast_id, to_db(now), n),
             )
-            rows = await cursor.fetchall()
+            rows = list(await cursor.fetchall())
             await cursor.close()
+            if not rows:
+                continue
+            # Still theirs to reach at send time: an active client, of the sender unless the
+            # sender is an administrator (archived or reassigned since it was stored: skipped).
+            cursor = await conn.execute(
+                f"UPDATE broadcast_recipients SET status = 'skipped', error = 'not_a_client' "
+                f"WHERE broadcast_id = ? AND status = 'sending' "
+                f"AND client_id IN ({','.join('?' * len(rows))}) AND client_id NOT IN ("
+                "SELECT c.telegram_id FROM clients c, broadcasts b "
+                "LEFT JOIN users s ON s.telegram_id = b.sender_id WHERE b.id = ? "
+                "AND c.status = 'active' AND (s.role = 'admin' OR c.caseworker_id = b.sender_id)"
+                ") RETURNING client_id",
+                (broadcast_id, *(r[0] for r in rows), broadcast_id),
+            )
+            dropped = {int(r[0]) for r in await cursor.fetchall()}
+            await cursor.close()
+            rows = [r for r in rows if int(r[0]) not in dropped]
             if not rows:
                 continue
             cursor = await conn.execute(

@@ -244,7 +244,7 @@ async def test_quiet_hours_hold_news_urgent_goes_at_once_and_cancel_stops_it(
 async def test_a_scheduled_broadcast_goes_out_at_its_time(bapp: BotUnderTest) -> None:
     app = bapp
     officer = await app.caseworker(2701, "Aliya")
-    [person] = await add_clients(app, 2701, [2711], "en")
+    [person, archived] = await add_clients(app, 2701, [2711, 2712], "en")
     await officer.command("broadcast")
     await officer.press("👥 All my clients")
     await officer.send("Deadline reminder")
@@ -256,11 +256,15 @@ async def test_a_scheduled_broadcast_goes_out_at_its_time(bapp: BotUnderTest) ->
     assert "is scheduled" in officer.last.body
     await app.api.wait_idle()
     assert copies(app.api, person.id) == []
+    # Archived before the time comes: no longer theirs to reach, skipped at send time.
+    await app.db.execute("UPDATE clients SET status = 'archived' WHERE telegram_id = 2712")
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=2, minutes=1), tick=True):
         app.app.broadcasts.poke()
         await person.wait_for("Deadline reminder")
         await officer.wait_for("is finished")
     assert copies(app.api, person.id) == ["Deadline reminder"]
+    assert copies(app.api, archived.id) == []
+    assert (await broadcasts.figures(app.db, 1)).by_error == {"not_a_client": 1}
 
 
 async def test_a_client_can_never_start_one(bapp: BotUnderTest) -> None:
@@ -416,3 +420,37 @@ async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
         api.methods.call = original  # type: ignore[method-assign]
         if process.returncode is None:
             await stop_process(process)
+
+
+async def test_in_kazakh_to_those_who_missed_a_checkin_or_a_visit(bapp: BotUnderTest) -> None:
+    app = bapp
+    officer = await app.caseworker(3301, "Aliya", language="kk")
+    people = await add_clients(app, 3301, [3311, 3312, 3313, 3314], "kk")
+    now = datetime.now(UTC)
+
+    def at(days: float) -> str:
+        return (now - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+
+    async with app.db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO checkins (client_id, opens_at, closes_at, status) "
+            "VALUES (3311, ?, ?, 'missed'), (3314, ?, ?, 'missed')",
+            (at(2), at(2), at(10), at(10)),
+        )
+        await conn.execute(
+            "INSERT INTO appointments (uid, client_id, caseworker_id, starts_at, ends_at, "
+            "origin, status, created_at, updated_at) VALUES ('b@x', 3312, 3301, ?, ?, "
+            "'assigned', 'no_show', ?, ?)",
+            (at(1), at(1), at(3), at(1)),
+        )
+    [screen] = await officer.command("broadcast")
+    assert "Кімге жіберу керек?" in screen.body
+    await officer.press("⚠️ Белгіленуді өткізіп алғандар")
+    [preview] = await officer.send("Ертең кеңсеге келіңіз")
+    assert "Алушылар: 2 клиент" in preview.body
+    assert "соңғы 7 күнде" in preview.body
+    await officer.press("📤 Қазір жіберу")
+    report = await officer.wait_for("тарату аяқталды", timeout=10)
+    assert "жіберілді 2 / 2" in report.body
+    got = [p.id for p in people if copies(app.api, p.id)]
+    assert got == [3311, 3312]
