@@ -631,10 +631,10 @@ def wire(sender: BroadcastSender, engine: Engine, default_language: str) -> None
 
     async def progress(broadcast_id: int) -> None:
         found = await broadcasts.get(db, broadcast_id)
+        if found is not None and found.state is BState.DONE:
+            engine.poke(utcnow())  # the final report (a notice) was stored with the state
         if found is None or found.progress_chat_id is None or found.progress_message_id is None:
             return
-        if found.state is BState.DONE:
-            engine.poke(utcnow())  # the final report (a notice) was stored with the state
         if found.state not in (BState.SENDING, BState.DONE):
             return
         author = await users.get(db, found.sender_id)

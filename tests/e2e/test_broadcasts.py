@@ -454,3 +454,45 @@ async def test_in_kazakh_to_those_who_missed_a_checkin_or_a_visit(bapp: BotUnder
     assert "жіберілді 2 / 2" in report.body
     got = [p.id for p in people if copies(app.api, p.id)]
     assert got == [3311, 3312]
+
+
+async def test_two_broadcasts_at_once_share_the_sends_fairly(bapp: BotUnderTest) -> None:
+    from db.users import get as get_user
+    from services import broadcasts as service
+
+    app = bapp
+    senders = [await app.caseworker(3401, "Aliya"), await app.caseworker(3402, "Bolat")]
+    await add_clients(app, 3401, range(3500, 3540), "en")
+    await add_clients(app, 3402, range(3600, 3640), "en")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    for officer in senders:
+        await officer.send("Announcement")
+        [source] = [m for m in officer.messages if not m.from_bot and m.body == "Announcement"]
+        author = await get_user(app.db, officer.id)
+        assert author is not None
+        await service.create(
+            app.db,
+            app.app.broadcasts,
+            author=author,
+            audience=service.MINE,
+            versions=[broadcasts.Version("en", officer.id, source.message_id)],
+            main_language="en",
+            urgent=False,
+            send_at=start,
+            now=datetime.now(UTC),
+            rules=app.app.settings,
+            default_language="en",
+        )
+    with time_machine.travel(start + timedelta(seconds=1), tick=True):
+        app.app.broadcasts.poke()
+        await wait_done(app, 1)
+        await wait_done(app, 2)
+        await app.app.engine.run_due()  # the final reports (the engine's clock is travelled)
+        for officer in senders:
+            await officer.wait_for("is finished", timeout=20)
+    order = [int(c["from_chat_id"]) for c in app.api.calls("copyMessage")]
+    assert Counter(order) == {3401: 40, 3402: 40}
+    # Started together, they go out side by side: in any stretch of 20, both have a share.
+    for i in range(0, 60, 10):
+        window = Counter(order[i : i + 20])
+        assert min(window[3401], window[3402]) >= 6, (i, window)
