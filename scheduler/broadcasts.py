@@ -31,7 +31,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
@@ -76,7 +76,6 @@ class _Progress:
     last: float = 0.0
     dirty: bool = False
     task: asyncio.Task[None] | None = None
-    finished: set[int] = field(default_factory=set)
 
 
 class BroadcastSender:

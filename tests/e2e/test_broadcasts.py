@@ -278,7 +278,8 @@ async def test_a_client_can_never_start_one(bapp: BotUnderTest) -> None:
     await person.press_data(BcAudience(code="mine").pack(), last)
     await person.press_data(BcDraft(action=DraftAction.NOW).pack(), last)
     assert await app.db.fetchval("SELECT count(*) FROM broadcasts") == 0
-    assert officer.id == 2801
+    assert copies(app.api, person.id) == []
+    assert not [m for m in officer.bot_messages if "Broadcast" in m.body]
 
 
 async def test_a_caseworker_can_never_reach_another_caseworkers_clients(
@@ -383,7 +384,7 @@ async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
                 return await original(method, params)
             result = await original(method, params)  # delivered...
             accepted += 1
-            if accepted >= 20:
+            if accepted == 20:
                 reached.set()
                 await never.wait()  # ...but the answer never reaches the bot
             return result
@@ -414,6 +415,10 @@ async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
         counts = Counter(len(copies(api, i)) for i in ids)
         assert 0 not in counts  # nobody lost
         duplicates = sum((n - 1) * k for n, k in counts.items())
+        print(  # for the record (pytest -s): the kill's figures
+            f"delivered at kill {len(delivered_at_kill)}, sending {len(in_flight)}, "
+            f"accepted unrecorded {accepted_unrecorded}, duplicates {duplicates}"
+        )
         assert duplicates == accepted_unrecorded
         assert duplicates <= len(in_flight) <= 12  # the sender's concurrency
     finally:
