@@ -33,6 +33,7 @@ from db.clock import now_db
 from db.database import Database
 from db.staff import add_caseworker
 from tests.fakeapi import FakeBotAPI, FakeUser
+from tests.fakeapi.methods import OUTGOING
 from tests.fakeapi.server import Answer
 from tests.harness import start_bot
 
@@ -52,6 +53,7 @@ class Recorder:
 
     def __init__(self, api: FakeBotAPI, latency: float) -> None:
         self.copies: list[float] = []
+        self.outgoing: list[float] = []  # every message delivered (copies, replies)
         self.throttled: list[float] = []
         original = api.answer
 
@@ -61,8 +63,10 @@ class Recorder:
             result = await original(method, data)
             if result.status == 429:
                 self.throttled.append(time.monotonic())
-            elif method == "copyMessage" and result.status == 200:
-                self.copies.append(time.monotonic())
+            elif result.status == 200 and method in OUTGOING:
+                self.outgoing.append(time.monotonic())
+                if method == "copyMessage":
+                    self.copies.append(time.monotonic())
             return result
 
         api.answer = answer  # type: ignore[method-assign]
@@ -176,11 +180,17 @@ async def run(
         first, last = recorder.copies[0], recorder.copies[-1]
         span = last - first
         rate = (len(recorder.copies) - 1) / span if span > 0 else float("inf")
+        everything = sum(1 for t in recorder.outgoing if first <= t <= last)
+        total_rate = everything / span if span > 0 else float("inf")
         late_429 = sum(1 for t in recorder.throttled if t > first + 1.0)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"recipients: {recipients}, added latency {latency * 1000:.0f} ms, fake limit 30/s")
         print(
             f"delivered: {len(recorder.copies)} in {span:.1f} s: {rate:.2f}/s, ratio to 30/s {rate / TELEGRAM_RATE:.3f}"
+        )
+        print(
+            f"all messages in that time (copies and replies): {total_rate:.2f}/s, "
+            f"ratio to 30/s {total_rate / TELEGRAM_RATE:.3f}"
         )
         print(f"429 answers after the first second: {late_429} (all: {len(recorder.throttled)})")
         print(f"Send → first delivery: {first - pressed:.2f} s")
