@@ -235,7 +235,13 @@ async def caseworkers_chosen(
 async def _ask_content(query: CallbackQuery, bot: Bot, state: FSMContext, code: str) -> None:
     await state.set_state(Composing.content)
     await state.update_data(bc_audience=code, bc_versions={}, bc_urgent=False)
-    await edit_or_send(query, bot, _(t.ASK_CONTENT), None)
+    await edit_or_send(query, bot, _(t.ASK_CONTENT), _cancel_markup())
+
+
+def _cancel_markup() -> InlineKeyboardMarkup:
+    b = InlineKeyboardBuilder()
+    b.button(text=_("✖️ Cancel"), callback_data=BcDraft(action=DraftAction.CANCEL))
+    return b.as_markup()
 
 
 # -- content --------------------------------------------------------------------------------------

@@ -180,17 +180,22 @@ async def test_blocked_recipients_are_reported_and_the_caseworker_told_once(
     assert set(figures.by_error) == {"forbidden:blocked", "forbidden:deactivated"}
 
 
-async def test_a_429_is_honoured_and_nobody_gets_it_twice(bapp: BotUnderTest) -> None:
+async def test_a_429_is_honoured_a_502_retried_and_nobody_gets_it_twice(bapp: BotUnderTest) -> None:
     app = bapp
     officer = await app.caseworker(2501, "Aliya")
     people = await add_clients(app, 2501, range(2510, 2530), "en")
     app.api.fail_next("copyMessage", 429, retry_after=1)
+    # Then a 502 and a dropped connection: retried with backoff (short here).
+    app.app.broadcasts.config.backoff_base = 0.05
+    app.api.fail_next("copyMessage", 502)
     await officer.command("broadcast")
     await officer.press("👥 All my clients")
     await officer.send("Office closed on Monday")
     await officer.press("📤 Send now")
     await officer.wait_for("is finished", timeout=15)
     assert any(status == 429 for _m, status, _d in app.api.errors)
+    assert any(status == 502 for _m, status, _d in app.api.errors)
+    assert app.app.broadcasts.counters.retried == 1  # the 429 was waited out by the session
     for person in people:
         assert copies(app.api, person.id) == ["Office closed on Monday"]
 
