@@ -55,7 +55,7 @@ Clock = Callable[[], datetime]
 
 @dataclass
 class SenderConfig:
-    concurrency: int = 12  # sends in flight (and the bound on duplicates after a kill)
+    concurrency: int = 8  # sends in flight (and the bound on duplicates after a kill)
     progress_every: float = 3.0  # seconds between progress edits of one broadcast
     max_sleep: float = 60.0
     backoff_base: float = 5.0

@@ -15,6 +15,7 @@ from db import broadcasts
 from db.clock import now_db
 from db.database import Database
 from handlers.broadcast import BcAudience, BcDraft, DraftAction
+from scheduler.broadcasts import SenderConfig
 from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
@@ -425,7 +426,7 @@ async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
             f"accepted unrecorded {accepted_unrecorded}, duplicates {duplicates}"
         )
         assert duplicates == accepted_unrecorded
-        assert duplicates <= len(in_flight) <= 12  # the sender's concurrency
+        assert duplicates <= len(in_flight) <= SenderConfig().concurrency
     finally:
         api.methods.call = original  # type: ignore[method-assign]
         if process.returncode is None:
