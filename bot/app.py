@@ -33,9 +33,10 @@ from db.directory_import import load_starter_once
 from db.fsm_storage import SQLiteStorage
 from db.migrate import migrate
 from db.staff import sync_admins
-from handlers import feature_routers, register_timed_work
+from handlers import feature_routers, register_timed_work, wire_broadcasts
 from handlers.checkins.client import is_help_request
 from handlers.messaging import AutoReplies, LeaveWritingOnNavigation
+from scheduler.broadcasts import BroadcastSender
 from scheduler.engine import Engine
 from scheduler.settings import EngineSettings
 
@@ -76,6 +77,7 @@ class Application:
     dp: Dispatcher
     engine: Engine
     polling: DurablePolling
+    broadcasts: BroadcastSender
     _menus_task: asyncio.Task[None] | None = None
     retry_base: float = 1.0  # seconds before the first retry when Telegram does not answer
 
@@ -98,12 +100,15 @@ class Application:
         # Timed work; features register their kinds on it here, before it starts.
         engine = Engine(db=db, bot=bot, i18n=i18n, settings=engine_settings(settings))
         engine.on_housekeeping(lambda now: retention.purge_expired(db, now))
+        # Broadcasts: their own durable sender, through the same session and budget.
+        broadcaster = BroadcastSender(db, bot)
         dp = LeanDispatcher(  # aiogram's, without wrapping the routers' empty middleware lists
             storage=SQLiteStorage(db),
             settings=settings,
             db=db,
             menus=menus,
             engine=engine,
+            broadcaster=broadcaster,
             auto_replies=AutoReplies(),
         )
 
@@ -124,6 +129,7 @@ class Application:
 
         dp.include_routers(*feature_routers())
         register_timed_work(engine)
+        wire_broadcasts(broadcaster, engine, settings.default_language)
         app = cls(
             settings=settings,
             db=db,
@@ -131,6 +137,7 @@ class Application:
             dp=dp,
             engine=engine,
             polling=DurablePolling(dp, bot, db),
+            broadcasts=broadcaster,
         )
         dp.startup.register(app._on_startup)
         dp.shutdown.register(app._on_shutdown)
@@ -140,6 +147,7 @@ class Application:
         # Timed items wait in the database and are retried, so the engine may start before
         # Telegram answers; polling waits for it (with backoff), then serves at once.
         await self.engine.start()
+        await self.broadcasts.start()  # resumes a broadcast a restart interrupted
         me = await self._wait_for_telegram(bot)
         if me is None:
             return  # asked to stop before Telegram answered
@@ -192,6 +200,7 @@ class Application:
             # Their inbox rows stay: they are handled again at the next start.
             log.warning("Shutting down with %d updates still in progress", self.polling.in_progress)
         # After the handlers (they may schedule items), before the database closes.
+        await self.broadcasts.stop(grace=self.settings.shutdown_grace_seconds)
         await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
 
     async def run(self, *, handle_signals: bool = True) -> None:
@@ -199,6 +208,7 @@ class Application:
             await self.polling.run(handle_signals=handle_signals)
         finally:
             # Already stopped by _on_shutdown, unless startup failed half-way.
+            await self.broadcasts.stop(grace=self.settings.shutdown_grace_seconds)
             await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
             await self.db.close()
             log.info("Stopped")

@@ -34,6 +34,7 @@ EVERYONE = frozenset(Role)
 CLIENTS = frozenset({Role.CLIENT})
 CASEWORKERS = frozenset({Role.CASEWORKER})
 ADMINS = frozenset({Role.ADMIN})
+STAFF = frozenset({Role.CASEWORKER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("today", N_("Today's visits and attendance"), CASEWORKERS),
     CommandSpec("invite", N_("Invite a client"), CASEWORKERS),
     CommandSpec("hours", N_("My working hours and reception"), CASEWORKERS),
+    CommandSpec("broadcast", N_("Send a message to many clients"), STAFF),
+    CommandSpec("broadcasts", N_("My broadcasts: progress, cancel"), STAFF),
     CommandSpec("staff", N_("Staff and reassignment"), ADMINS),
     CommandSpec("reports", N_("Problem reports on the directory"), ADMINS),
     CommandSpec("directory", N_("The directory: numbers, CSV export and import"), ADMINS),

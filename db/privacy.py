@@ -54,6 +54,31 @@ _UPDATE_FROM = (
 
 PERSONAL_TABLES: tuple[PersonalTable, ...] = (
     PersonalTable(
+        # Which broadcasts reached the person, and how (ids and statuses only).
+        "broadcasts_received",
+        "broadcast_recipients",
+        "client_id = :id",
+        ("DELETE FROM broadcast_recipients WHERE client_id = :id",),
+    ),
+    PersonalTable(
+        # Staff side: where their broadcast's versions are (their own chat): without them
+        # a broadcast not yet delivered skips its remaining recipients.
+        "broadcast_versions",
+        "broadcast_versions",
+        "chat_id = :id",
+        ("DELETE FROM broadcast_versions WHERE chat_id = :id",),
+    ),
+    PersonalTable(
+        # Staff side: the broadcasts they sent keep their figures, without the sender.
+        "broadcasts_sent",
+        "broadcasts",
+        "sender_id = :id OR progress_chat_id = :id",
+        (
+            "UPDATE broadcasts SET sender_id = 0, progress_chat_id = NULL, "
+            "progress_message_id = NULL WHERE sender_id = :id OR progress_chat_id = :id",
+        ),
+    ),
+    PersonalTable(
         "directory_reports",
         "dir_report",
         "reporter_id = :id",

@@ -19,6 +19,7 @@ from bot.roles import HasRole, admins_only, restrict, staff_only
 from db.users import Role
 from handlers import (
     appointments,
+    broadcast,
     caseload,
     checkins,
     client_card,
@@ -41,6 +42,7 @@ from handlers import (
 )
 from handlers.checkins import client as checkins_client
 from handlers.checkins import staff as checkins_staff
+from scheduler.broadcasts import BroadcastSender
 from scheduler.engine import Engine
 from services import reachability
 
@@ -73,6 +75,7 @@ def feature_routers() -> list[Router]:
             restrict(staff.create_router(), admins_only()),
             restrict(checkins_staff.create_router(), caseworkers),
             restrict(appointments.create_staff_router(), caseworkers),
+            broadcast.create_router(),  # caseworkers and administrators
             # Admins only: before the public directory router.
             restrict(directory_admin.create_router(), admins_only()),
         ),
@@ -99,3 +102,8 @@ def register_timed_work(engine: Engine) -> None:
     checkins.register_timed_work(engine)
     appointments.register_timed_work(engine)
     engine.on_unreachable(reachability.unreachable_hook(engine))
+
+
+def wire_broadcasts(sender: BroadcastSender, engine: Engine, default_language: str) -> None:
+    """The broadcast sender's hooks: unreachable clients, progress, the final report."""
+    broadcast.wire(sender, engine, default_language)

@@ -36,7 +36,7 @@ BUILT_ELSEWHERE = (
     "Open client card",
 )
 # Sample values for placeholders in labels: a long-ish name, two- and three-digit numbers.
-SAMPLES = {"name": "Айгерім Сейіт", "count": "99", "id": "999", "n": "30"}
+SAMPLES = {"name": "Айгерім Сейіт", "count": "99", "id": "999", "n": "30", "language": "Қазақша"}
 
 
 def visible_length(text: str) -> int:

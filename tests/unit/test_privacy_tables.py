@@ -130,6 +130,23 @@ async def _fill(db: Database) -> None:
             "created_at) VALUES ('checkin.help', 1, json_object('client', ?), ?, ?, ?)",
             (PERSON, now, now, now),
         ),
+        (  # a broadcast PERSON sent (as staff), its version in their chat
+            "INSERT INTO broadcasts (id, sender_id, audience, main_language, urgent, state, "
+            "send_at, created_at, started_at, finished_at, progress_chat_id, "
+            "progress_message_id) VALUES (1, ?, 'mine', 'kk', 1, 'done', ?, ?, ?, ?, ?, 5)",
+            (PERSON, now, now, now, now, PERSON),
+        ),
+        (
+            "INSERT INTO broadcast_versions (broadcast_id, language, chat_id, message_id) "
+            "VALUES (1, 'kk', ?, 4)",
+            (PERSON,),
+        ),
+        (  # a broadcast PERSON received
+            "INSERT INTO broadcast_recipients (broadcast_id, client_id, language, status, "
+            "not_before, attempts, error, sent_at) VALUES (1, ?, 'kk', 'failed', ?, 1, "
+            "'forbidden:blocked', ?)",
+            (PERSON, now, now),
+        ),
         (  # an update of theirs the bot has not finished handling
             "INSERT INTO inbox (update_id, payload, received_at, attempts) VALUES (77, "
             "json_object('update_id', 77, 'message', json_object('from', json_object('id', ?), "
