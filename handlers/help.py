@@ -59,6 +59,11 @@ def help_text(user: User) -> str:
             "To connect with your officer, open the invitation link they give you."
         )
     services = _("/services: find services: work, documents, housing, health, legal aid")
+    if user.role.is_staff:
+        intro += "\n" + _(
+            "/broadcast: one message to many clients at once, each in their language\n"
+            "/broadcasts: past and running broadcasts, their figures; cancel one"
+        )
     if user.role is Role.ADMIN:
         services += "\n" + _(
             "/directory: the directory in numbers and CSV export; send a CSV file to import\n"

@@ -47,7 +47,7 @@ from db.database import Database
 from db.users import Role, User
 from handlers.broadcast import texts as t
 from handlers.notices import Rendered, renderer
-from handlers.ui import ON_MESSAGE, LanguageCode, edit_or_send, refuse, refuse_inactive
+from handlers.ui import ON_MESSAGE, LanguageCode, clip, edit_or_send, refuse, refuse_inactive
 from scheduler.broadcasts import BroadcastSender
 from scheduler.context import Delivery
 from scheduler.engine import Engine
@@ -185,7 +185,9 @@ async def show_caseworkers(
     for member in staff:
         mark = "✅" if member.telegram_id in chosen else "▫️"
         name = member.display_name or f"#{member.telegram_id}"
-        b.button(text=f"{mark} {name}"[:40], callback_data=BcPick(caseworker=member.telegram_id))
+        b.button(
+            text=clip(f"{mark} {name}", 32), callback_data=BcPick(caseworker=member.telegram_id)
+        )
     if chosen:
         b.button(text=_("➡️ Next"), callback_data=BcAudience(code="cws_done"))
     b.button(text=_("✖️ Cancel"), callback_data=BcDraft(action=DraftAction.CANCEL))

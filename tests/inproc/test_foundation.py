@@ -87,6 +87,9 @@ async def test_help_differs_by_role(app: BotUnderTest) -> None:
     assert "You are a caseworker" in texts["caseworker"]
     assert "You are an administrator" in texts["admin"]
     assert len(set(texts.values())) == 3
+    assert "/broadcast:" in texts["caseworker"]
+    assert "/broadcast:" in texts["admin"]
+    assert "/broadcast" not in texts["client"]
 
 
 async def test_a_client_is_refused_a_staff_command(app: BotUnderTest) -> None:
