@@ -166,7 +166,7 @@ class StartWindow:
         self._theoretical = -math.inf  # GCRA: when the next start is due on the even pace
 
     def margin(self) -> float:
-        if len(self._round_trips) < self.known_after:
+        if not self._round_trips or len(self._round_trips) < self.known_after:
             return self.max_margin
         spread = max(self._round_trips) - min(self._round_trips)
         return min(self.max_margin, max(self.min_margin, spread))
