@@ -151,6 +151,7 @@ class StartWindow:
         samples: int = 64,
         known_after: int = 8,
         burst: int = 3,
+        backdate: float = 0.01,
     ) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("limit must be at least 1 and period positive")
@@ -160,6 +161,7 @@ class StartWindow:
         self.max_margin = max_margin
         self.known_after = known_after
         self.burst = burst
+        self.backdate = min(backdate, min_margin)  # the margin must cover it
         self._round_trips: deque[float] = deque(maxlen=samples)
         self._starts: deque[Ticket] = deque()  # in start order
         self._overdue: set[Ticket] = set()  # window over, answer not yet come
@@ -194,11 +196,20 @@ class StartWindow:
         return max(even, self._starts[0].start + window - now)
 
     def take(self, now: float) -> Ticket:
-        """Starts a request at `now` (call when `wait(now)` is 0)."""
-        ticket = Ticket(now)
+        """Starts a request at `now` (call when `wait(now)` is 0).
+
+        It is counted from the moment its slot opened, up to `backdate` earlier: a granter
+        that wakes a millisecond late would otherwise push every later slot back by as
+        much (the window is counted from the starts), losing a few percent of the rate.
+        The round trip is measured from that moment too, so the margin covers the lag."""
+        earliest = now - self.backdate
+        start = min(now, earliest + self.wait(earliest))
+        if self._starts:
+            start = max(start, self._starts[-1].start)  # kept in start order
+        ticket = Ticket(start)
         self._starts.append(ticket)
         spacing = self.window() / self.limit
-        self._theoretical = max(self._theoretical, now) + spacing
+        self._theoretical = max(self._theoretical, start) + spacing
         return ticket
 
     def finish(self, ticket: Ticket, now: float, *, answered: bool) -> None:
