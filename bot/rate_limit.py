@@ -415,7 +415,10 @@ class RateLimitMiddleware(BaseRequestMiddleware):
     ) -> None:
         self.pause = Pause(clock)
         self.budget = Budget(
-            StartWindow(per_second, 1.0, min_margin=min_margin), self.pause, clock=clock, sleep=sleep
+            StartWindow(per_second, 1.0, min_margin=min_margin),
+            self.pause,
+            clock=clock,
+            sleep=sleep,
         )
         self.chats = ChatPace(burst=chat_burst, interval=chat_interval, clock=clock)
         self._retry_for = retry_for

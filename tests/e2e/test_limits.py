@@ -286,6 +286,7 @@ async def test_a_button_press_is_answered_promptly_while_a_backlog_drains(
     api.latency = 0.05  # some network: 25 ms each way
     person = await app.client(5201)
     [home] = await person.press("📋 Services")
+    assert home.reply_markup is not None
     category = home.reply_markup["inline_keyboard"][0][0]["callback_data"]
     recipients = list(range(6000, 6240))  # 8 s of messages at Telegram's 30/s
     for chat in recipients:

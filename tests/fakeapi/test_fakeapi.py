@@ -334,7 +334,7 @@ async def test_flood_limit_counts_at_arrival_and_latency_delays_both_ways(
         arrived.append(loop.time())
         return add_message(message)
 
-    api.state.add_message = stamped  # type: ignore[method-assign]
+    api.state.add_message = stamped  # type: ignore[method-assign, assignment]
     began = loop.time()
     await bot.send_message(ALICE, "slow")
     took = loop.time() - began

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from typing import Any
@@ -146,7 +147,7 @@ def test_a_request_unanswered_past_its_window_keeps_counting_until_its_answer() 
 
 def test_starts_are_spread_evenly_after_a_burst_of_three() -> None:
     window = exact_window(30, burst=3)
-    now, starts = 0.0, []
+    now, starts = 0.0, list[float]()
     while len(starts) < 10:
         wait = window.wait(now)
         if wait:
@@ -155,7 +156,7 @@ def test_starts_are_spread_evenly_after_a_burst_of_three() -> None:
         window.take(now)
         starts.append(now)
     assert starts[:3] == [0.0, 0.0, 0.0]
-    gaps = [b - a for a, b in zip(starts[2:], starts[3:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts[2:])]
     assert all(abs(gap - 1 / 30) < 1e-6 for gap in gaps)
 
 
@@ -192,15 +193,17 @@ async def test_a_reply_arriving_during_a_broadcast_backlog_takes_the_next_slot()
     clock = FastClock()
     budget = Budget(exact_window(10), Pause(clock), clock=clock, sleep=clock.sleep)
     served: list[tuple[str, float]] = []
+    draining = asyncio.Event()
 
     async def request(level: Priority, name: str) -> None:
         ticket = await budget.acquire(level)
         served.append((name, clock()))
+        if len(served) == 15:
+            draining.set()
         budget.release(ticket, answered=True)
 
     backlog = [asyncio.create_task(request(Priority.BROADCAST, f"b{i}")) for i in range(40)]
-    while len(served) < 15:  # the backlog is draining at 10 a second
-        await asyncio.sleep(0.01)
+    await draining.wait()  # the backlog is draining at 10 a second
     asked = clock()
     await request(Priority.REPLY, "reply")
     replied = next(at for name, at in served if name == "reply")
