@@ -30,14 +30,19 @@ start and its answer. Counting each request from its start until a second after 
 answer is safe whatever the network does, but then every request holds its slot for
 1 s + its round trip: 30 / 1.1 s = 27/s with 100 ms of latency. Instead a request counts
 from its start for 1 s + a margin, where the margin is the spread of recent round trips
-(slowest minus fastest of the last 64 answers; at least `min_margin`, at most 1 s; 1 s
+(slowest minus fastest of the answers of the last minute, so a stall of the event loop
+or the network is remembered that long; at least `min_margin` (20 ms), at most 1 s; 1 s
 until 8 answers are known). The assumption: how long a request takes to reach Telegram
 varies no more than whole round trips vary (a delay on the way there shows in the round
 trip). Then any 31 arrivals in one of Telegram's seconds would need 31 starts within
 1 s + margin, which the budget never allows. A request still unanswered when its
 second and margin are over keeps counting until its answer (it may not have arrived
-yet). With a steady 100 ms the margin is a few milliseconds, so the bot reaches ~97% of
-30/s. Starts are also spread evenly (one every (1 s + margin) / 30, a burst of 3 after
+yet). A start is counted from the moment its slot opened (at most 10 ms before the
+granter got to it, which the margin covers), so a late wake-up does not push every later
+slot back. A late wake-up of the granter longer than the margin is a stall of the event
+loop, which delays the requests in flight as much: it widens the margin at once. With a
+steady 100 ms the margin is its floor, 20 ms: the budget runs at 30
+per 1.02 s, 98% of 30/s. Starts are also spread evenly (one every (1 s + margin) / 30, a burst of 3 after
 a quiet spell) instead of 30 at once then a second's silence, so a reply that arrives
 while a broadcast fills the budget waits for the next slot, ~33 ms, not for the next
 second. A 429 still pauses everyone, should the assumption fail.
@@ -148,7 +153,7 @@ class StartWindow:
         *,
         min_margin: float = 0.02,
         max_margin: float = 1.0,
-        samples: int = 64,
+        memory: float = 60.0,
         known_after: int = 8,
         burst: int = 3,
         backdate: float = 0.01,
@@ -162,16 +167,33 @@ class StartWindow:
         self.known_after = known_after
         self.burst = burst
         self.backdate = min(backdate, min_margin)  # the margin must cover it
-        self._round_trips: deque[float] = deque(maxlen=samples)
+        self.memory = memory
+        # Round trips answered in the last `memory` seconds: when each was learnt, and the
+        # candidates for the slowest and the fastest (monotonic queues: O(1) per answer).
+        self._learnt: deque[float] = deque()
+        self._slowest: deque[tuple[float, float]] = deque()  # (learnt at, round trip), decreasing
+        self._fastest: deque[tuple[float, float]] = deque()  # increasing
+        self._stalls: deque[tuple[float, float]] = deque()  # (noted at, length), decreasing
         self._starts: deque[Ticket] = deque()  # in start order
         self._overdue: set[Ticket] = set()  # window over, answer not yet come
         self._theoretical = -math.inf  # GCRA: when the next start is due on the even pace
 
     def margin(self) -> float:
-        if not self._round_trips or len(self._round_trips) < self.known_after:
+        if not self._learnt or len(self._learnt) < self.known_after:
             return self.max_margin
-        spread = max(self._round_trips) - min(self._round_trips)
-        return min(self.max_margin, max(self.min_margin, spread))
+        spread = self._slowest[0][1] - self._fastest[0][1]
+        stall = self._stalls[0][1] if self._stalls else 0.0
+        return min(self.max_margin, max(self.min_margin, spread, stall))
+
+    def note_stall(self, length: float, now: float) -> None:
+        """The event loop stalled `length` seconds (a late wake-up): requests in flight may
+        reach Telegram that much later than their start, so the margin covers it at once,
+        before their round trips tell (remembered as long as round trips are)."""
+        if length <= self.min_margin:
+            return
+        while self._stalls and self._stalls[-1][1] <= length:
+            self._stalls.pop()
+        self._stalls.append((now, length))
 
     def window(self) -> float:
         return self.period + self.margin()
@@ -184,6 +206,7 @@ class StartWindow:
     def wait(self, now: float) -> float:
         """Seconds until a request may start (0: now). With overdue requests filling the
         window there is no time to tell (their answers free it): a short poll."""
+        self._forget(now)
         window = self.window()
         self._expire(now, window)
         spacing = window / self.limit
@@ -218,8 +241,26 @@ class StartWindow:
             return
         ticket.done = True
         self._overdue.discard(ticket)
-        if answered:
-            self._round_trips.append(now - ticket.start)
+        if not answered:
+            return
+        trip = now - ticket.start
+        self._learnt.append(now)
+        while self._slowest and self._slowest[-1][1] <= trip:
+            self._slowest.pop()
+        self._slowest.append((now, trip))
+        while self._fastest and self._fastest[-1][1] >= trip:
+            self._fastest.pop()
+        self._fastest.append((now, trip))
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Round trips older than `memory` no longer count (a stall is remembered that long)."""
+        cutoff = now - self.memory
+        while self._learnt and self._learnt[0] < cutoff:
+            self._learnt.popleft()
+        for extremes in (self._slowest, self._fastest, self._stalls):
+            while extremes and extremes[0][0] < cutoff:
+                extremes.popleft()
 
     def _expire(self, now: float, window: float | None = None) -> None:
         cutoff = now - (self.window() if window is None else window)
@@ -291,6 +332,8 @@ class Budget:
                 wait = max(self.pause.remaining(), self.window.wait(now))
                 if wait > 0:
                     await self._sleep(wait)
+                    woke = self._clock()
+                    self.window.note_stall(woke - (now + wait), woke)
                     continue
                 if not self._trim(line):  # cancelled while we slept
                     continue

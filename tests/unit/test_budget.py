@@ -271,3 +271,30 @@ async def test_callback_answers_take_no_slot() -> None:
     [answered] = [at for at, m in server.calls if m is answer]
     assert answered - start < 0.5
     assert limiter.budget.granted[Priority.REPLY] == 2
+
+
+async def test_a_stalled_event_loop_widens_the_window_at_once() -> None:
+    clock = FakeClock()
+    window = StartWindow(30, 1.0)
+    for n in range(8):  # steady round trips: the margin is its floor
+        window.finish(window.take(float(n)), n + 0.1, answered=True)
+    assert window.margin() == 0.02
+    slept = False
+
+    async def stalled_sleep(seconds: float) -> None:
+        nonlocal slept
+        clock.now += seconds + (0 if slept else 0.3)  # the first wake-up is 300 ms late
+        slept = True
+        await asyncio.sleep(0)
+
+    budget = Budget(window, Pause(clock), clock=clock, sleep=stalled_sleep)
+    clock.now = 100.0
+    tickets = [await budget.acquire(Priority.BROADCAST) for _ in range(5)]
+    assert window.margin() > 0.29  # learnt from the late wake-up, not from answers
+    for ticket in tickets:
+        budget.release(ticket, answered=False)
+    clock.now += 61  # a minute later the stall is forgotten, with the round trips of then
+    for n in range(8):
+        start = clock.now + n
+        window.finish(window.take(start), start + 0.1, answered=True)
+    assert window.margin() == 0.02
