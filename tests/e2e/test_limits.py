@@ -155,8 +155,11 @@ async def test_a_reply_in_six_parts_arrives_in_order_and_paced(app: BotUnderTest
     await watching
     assert [m.body[:6] for m in person.bot_messages] == [f"Part {n}" for n in range(1, 7)]
     assert arrived[2] - arrived[0] < 0.5  # a short burst goes at once
-    gaps = [later - earlier for earlier, later in itertools.pairwise(arrived[2:])]
-    assert all(gap >= 0.8 for gap in gaps), gaps  # then about one a second
+    # Then about one a second, counted from the chat's first message: the third may have
+    # waited a little for the bot's overall budget (busy setting menus at start-up).
+    assert arrived[3] - arrived[0] >= 0.8
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrived[3:])]
+    assert all(gap >= 0.8 for gap in gaps), gaps
 
 
 # -- one account flooding the bot ------------------------------------------------------------
