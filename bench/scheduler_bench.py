@@ -250,6 +250,7 @@ async def run_crash(
     *,
     worst_moment: bool = False,
     within: float = 120,
+    latency: float = 0.0,
 ) -> CrashFigures:
     """Schedule `items` due now for `people`, SIGKILL the engine after `kill_after` deliveries.
 
@@ -259,7 +260,7 @@ async def run_crash(
     """
     began = time.monotonic()
     db_path = workdir / "crash.sqlite3"
-    async with FakeBotAPI() as api:
+    async with FakeBotAPI(latency=latency) as api:
         start_users(api, range(1, people + 1))
         db = await open_db(db_path)
         now = utcnow()
@@ -375,6 +376,9 @@ async def main() -> None:
     parser.add_argument("--crash-items", type=int, default=600)
     parser.add_argument("--crash-runs", type=int, default=3)
     parser.add_argument("--skip-burst", action="store_true")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added per request (crash runs)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_burst:
@@ -390,6 +394,7 @@ async def main() -> None:
                     args.crash_items // 3,
                     workdir,
                     worst_moment=worst,
+                    latency=args.latency,
                 )
                 print_crash(figures)
 

@@ -31,8 +31,9 @@ Restart and crash (kill -9) policy
 - An item exists once its row is committed; it is 'sent' only after Telegram answered OK.
 - Claiming marks rows 'sending' in one short transaction; at most
   `EngineConfig.max_in_flight` (32) rows are 'sending' at a time. Each row is marked
-  right after its own answer, and engine sends are evenly spaced (25/s), so at any
-  instant only the request on the wire is accepted-but-unrecorded.
+  right after its own answer, and the bot session's budget spreads starts evenly (30/s
+  at most), so at any instant only the requests on the wire (~3 with 100 ms round
+  trips) are accepted-but-unrecorded.
 - Clean stop (SIGTERM): no new claims; sends already requested finish and are recorded;
   items still waiting for their chat's slot go back to 'pending' unsent.
 - Start: every row left 'sending' goes back to 'pending' (only one bot process runs

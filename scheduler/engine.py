@@ -39,15 +39,13 @@ Clock = Callable[[], datetime]
 @dataclass(frozen=True)
 class EngineConfig:
     # Rows claimed ('sending') at once: the concurrency of sends and the bound on
-    # duplicates after a crash. Telegram's 30/s is enforced by the bot session anyway.
+    # duplicates after a crash. The pace overall is the bot session's budget
+    # (bot/rate_limit.py: 30/s, replies and alerts first).
     max_in_flight: int = 32
     # The dispatcher wakes at least this often even when nothing is known to be due.
     max_sleep: float = 60.0
     # Seconds between engine messages to one chat (Telegram allows about 1/s per chat).
     per_chat_interval: float = 1.0
-    # Engine messages per second overall, evenly spaced: under the session's 30/s so
-    # replies to people keep some room during a big batch (1,000 items take ~40 s).
-    max_per_second: float = 25.0
     # Network errors and 5xx: retry after base, 2*base, 4*base ... seconds, at most cap.
     backoff_base: float = 5.0
     backoff_cap: float = 300.0
@@ -87,9 +85,7 @@ class Engine:
         self.housekeeping: list[Housekeeping] = []
         self.counters = RunReport()  # totals since this engine was created
         self.stopping = asyncio.Event()
-        self.pacer = ChatPacer(
-            self.config.per_chat_interval, self.config.max_per_second, self.stopping
-        )
+        self.pacer = ChatPacer(self.config.per_chat_interval, self.stopping)
         self.runner = DueRunner(self)
         self.wakeup: Wakeup | None = None
         self.recovered = 0  # rows found 'sending' at the last start

@@ -1,15 +1,15 @@
 """Pacing for what the bot sends on its own.
 
-Telegram allows about one message per second in one chat (bursts get 429). The bot
-session (bot/rate_limit.py) already keeps all sends within 30 in any second; for engine
-sends this adds
-- per chat: at least `interval` seconds between the end of one message to a chat and the
-  start of the next, one item per chat at a time, in claim order;
-- overall: sends evenly spaced at `per_second` (below the session's 30), instead of the
-  session's bursts of 30 followed by a pause. The headroom keeps replies to people
-  prompt during a big batch, and even spacing keeps the messages that Telegram has
-  accepted but we have not yet recorded (the duplicates a crash can cause) to the one
-  or two requests on the wire, instead of a whole burst.
+Telegram allows about one message per second in one chat (bursts get 429). For engine
+sends this adds, per chat, at least `interval` seconds between the end of one message to
+a chat and the start of the next, one item per chat at a time, in claim order.
+
+There is no overall pace here: the bot session's one budget (bot/rate_limit.py) keeps
+the whole bot within Telegram's 30 a second, serves replies and alerts before reminders,
+and spreads starts evenly; reminders go at whatever it gives their priority (up to the
+whole 30/s when nothing else sends). The messages Telegram has accepted but the engine
+has not yet recorded (the duplicates a crash can cause) stay the few requests on the
+wire: ~3 with 100 ms round trips at 30/s.
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ class EngineStopping(Exception):  # noqa: N818 - a signal, not an error
 
 
 class ChatPacer:
-    def __init__(self, interval: float, per_second: float, stopping: asyncio.Event) -> None:
+    def __init__(self, interval: float, stopping: asyncio.Event) -> None:
         self.interval = interval
-        self.spacing = 1.0 / per_second
-        self._next_slot = 0.0  # monotonic time of the next free overall slot
         self._stopping = stopping
         self._turns: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
@@ -49,16 +47,12 @@ class ChatPacer:
                 del self._turns[chat_id]
 
     async def before_send(self, chat_id: int) -> None:
-        """Wait for the chat's next slot, then an overall one; EngineStopping if the engine stops."""
+        """Wait for the chat's next slot; EngineStopping if the engine stops."""
         if self._stopping.is_set():
             raise EngineStopping
         last = self._last_sent.get(chat_id)
         if last is not None:
             await self._sleep(last + self.interval - time.monotonic())
-        now = time.monotonic()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self.spacing
-        await self._sleep(slot - now)
 
     async def _sleep(self, delay: float) -> None:
         if delay <= 0:

@@ -56,20 +56,28 @@ class _Fault:
 
 
 class _FloodLimiter:
-    """At most ``limit`` deliveries in any sliding one-second window (across all chats)."""
+    """At most ``limit`` messages arriving in any sliding one-second window (across all chats).
+
+    A message counts when it arrives, as Telegram sees it, whatever its outcome (a
+    refusal for a blocked chat too); a call refused with 429 does not count.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._sent: deque[float] = deque()
+        self._arrived: deque[float] = deque()
+        self.refused: list[float] = []  # monotonic times of the 429s given
 
-    def full(self) -> bool:
-        cutoff = time.monotonic() - 1.0
-        while self._sent and self._sent[0] <= cutoff:
-            self._sent.popleft()
-        return len(self._sent) >= self.limit
-
-    def record(self) -> None:
-        self._sent.append(time.monotonic())
+    def admit(self) -> bool:
+        """Counts an arriving message; False (and not counted) when the window is full."""
+        now = time.monotonic()
+        cutoff = now - 1.0
+        while self._arrived and self._arrived[0] <= cutoff:
+            self._arrived.popleft()
+        if len(self._arrived) >= self.limit:
+            self.refused.append(now)
+            return False
+        self._arrived.append(now)
+        return True
 
 
 def _json(payload: JsonDict, status: int = 200) -> web.Response:
@@ -89,9 +97,13 @@ class FakeBotAPI:
         messages_per_second: int = 30,
         retry_after: int = 1,
         strict_html: bool = True,
+        latency: float = 0.0,
     ) -> None:
         self.token = token
         self.retry_after = retry_after
+        # Seconds added to every call, as a network would: half before the call arrives
+        # (and is counted), half before its answer reaches the bot.
+        self.latency = latency
         self.base_url = ""  # known after start(): the port is picked by the OS
         self.state = State(
             {"id": bot_id, "is_bot": True, "first_name": bot_first_name, "username": bot_username}
@@ -151,6 +163,11 @@ class FakeBotAPI:
     @messages_per_second.setter
     def messages_per_second(self, limit: int) -> None:
         self._limiter.limit = limit
+
+    @property
+    def flood_refusals(self) -> list[float]:
+        """When (time.monotonic()) each 429 of the flood limit was given, oldest first."""
+        return self._limiter.refused
 
     def user(
         self,
@@ -327,28 +344,36 @@ class FakeBotAPI:
         Used by the HTTP endpoint and by the in-process session (tests/fakeapi/direct.py),
         so faults, flood limits and the record of requests behave the same in both.
         """
-        self.requests.append((method, data))
         # getUpdates is the bot idling; every other call is a reaction users wait on.
         is_reaction = method != "getUpdates"
         if is_reaction:
             self.state.call_started()
         try:
-            fault = self._take_fault(method)
-            if fault is not None and fault.error is not None:
-                if fault.html:
-                    self.errors.append((method, fault.error.status, "html"))
-                    page = f"<html><body><h1>{fault.error.status} {fault.error.description}</h1></body></html>"
-                    return Answer(fault.error.status, page)
-                return self._error(method, fault.error)
-            try:
-                result = await self._call(method, Params(data))
-            except ApiError as exc:
-                return self._error(method, exc)
-            dropped = fault is not None and fault.drop
-            return Answer(200, {"ok": True, "result": result}, dropped=dropped)
+            if self.latency > 0:
+                await asyncio.sleep(self.latency / 2)
+            self.requests.append((method, data))
+            answer = await self._answer(method, data)
+            if self.latency > 0:
+                await asyncio.sleep(self.latency / 2)
+            return answer
         finally:
             if is_reaction:
                 self.state.call_finished()
+
+    async def _answer(self, method: str, data: JsonDict) -> Answer:
+        fault = self._take_fault(method)
+        if fault is not None and fault.error is not None:
+            if fault.html:
+                self.errors.append((method, fault.error.status, "html"))
+                page = f"<html><body><h1>{fault.error.status} {fault.error.description}</h1></body></html>"
+                return Answer(fault.error.status, page)
+            return self._error(method, fault.error)
+        try:
+            result = await self._call(method, Params(data))
+        except ApiError as exc:
+            return self._error(method, exc)
+        dropped = fault is not None and fault.drop
+        return Answer(200, {"ok": True, "result": result}, dropped=dropped)
 
     def _error(self, method: str, error: ApiError) -> Answer:
         self.errors.append((method, error.status, error.description))
@@ -359,17 +384,13 @@ class FakeBotAPI:
         return self._canonical.get(method.lower())
 
     async def _call(self, method: str, params: Params) -> object:
-        outgoing = method in OUTGOING
-        if outgoing and self._limiter.full():
+        if method in OUTGOING and not self._limiter.admit():
             raise ApiError(
                 429,
                 f"Too Many Requests: retry after {self.retry_after}",
                 retry_after=self.retry_after,
             )
-        result = await self.methods.call(method, params)
-        if outgoing:
-            self._limiter.record()  # only delivered messages count
-        return result
+        return await self.methods.call(method, params)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

@@ -40,6 +40,7 @@ from aiogram.types import (
 )
 
 from .direct import DirectSession
+from .models import Msg
 from .server import FakeBotAPI
 from .user import TINY_PNG, FakeUser
 from .wiring import run_polling
@@ -318,6 +319,36 @@ async def test_flood_limit(api: FakeBotAPI, bot: Bot) -> None:
     assert len(api.outgoing(ALICE)) == 30  # the rejected message was not delivered
     await asyncio.sleep(1.05)
     await bot.send_message(ALICE, "after the window")
+
+
+async def test_flood_limit_counts_at_arrival_and_latency_delays_both_ways(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    await started(api, ALICE)
+    api.latency = 0.2
+    loop = asyncio.get_running_loop()
+    arrived: list[float] = []
+    add_message = api.state.add_message
+
+    def stamped(message: Msg) -> Msg:
+        arrived.append(loop.time())
+        return add_message(message)
+
+    api.state.add_message = stamped  # type: ignore[method-assign, assignment]
+    began = loop.time()
+    await bot.send_message(ALICE, "slow")
+    took = loop.time() - began
+    assert 0.2 <= took < 0.5
+    assert 0.1 <= arrived[0] - began < took - 0.09  # half on the way there, half back
+    # 30 messages arriving in one second, sent concurrently: the 31st is refused.
+    api.latency = 0.0
+    await asyncio.sleep(1.05)
+    results = await asyncio.gather(
+        *(bot.send_message(ALICE, f"m{i}") for i in range(31)), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, TelegramRetryAfter)]
+    assert len(refused) == 1
+    assert len(api.flood_refusals) == 1
 
 
 async def test_text_limits_and_markup_errors(api: FakeBotAPI, bot: Bot) -> None:
