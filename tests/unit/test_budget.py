@@ -207,14 +207,17 @@ async def test_a_reply_arriving_during_a_broadcast_backlog_takes_the_next_slot()
     asked = clock()
     await request(Priority.REPLY, "reply")
     replied = next(at for name, at in served if name == "reply")
-    assert replied - asked <= 0.1 + 0.05  # the next slot (one every 0.1 s), not the backlog's end
+    # The next slot (one every 0.1 s), not the backlog's end (over 2 s away); the bound leaves
+    # room for a loaded machine's wake-ups, which this clock magnifies tenfold.
+    assert replied - asked <= 0.5
     after = [name for name, at in served if at > asked]
     assert after[0] == "reply"
     assert budget.waiting(Priority.BROADCAST) > 10  # broadcasts were still queued
     await asyncio.gather(*backlog)
-    # With only broadcasts waiting, they got every slot: 10 a second.
+    # With only broadcasts waiting, they got every slot: 10 a second (8 allows for late
+    # wake-ups on a loaded machine; slots withheld would show as 5 or fewer).
     times = [at for name, at in served if name != "reply"]
-    assert (len(times) - 1) / (times[-1] - times[0]) >= 9.0
+    assert (len(times) - 1) / (times[-1] - times[0]) >= 8.0
 
 
 # -- the middleware: 429 pauses every priority; callback answers take no slot ----------------
