@@ -6,7 +6,7 @@
 The real application (production limits: the session's 30/s, per-chat pace) against the
 fake Bot API over HTTP, which enforces 30 messages a second (a 429 beyond) and here answers
 every request `--latency` seconds late (a wrapper around the fake's `answer`, the minimal
-latency option the brief allows without editing tests/fakeapi/server.py). A caseworker
+latency option the brief allows without editing emulator/server.py). A caseworker
 with `--recipients` clients composes a broadcast over the fake (/broadcast, All my clients,
 a text, Send now). Meanwhile `--clients` other people each write /help every
 `--client-interval` seconds (jittered); their reply latency (update queued → reply
@@ -32,9 +32,9 @@ from typing import Any
 from db.clock import now_db
 from db.database import Database
 from db.staff import add_caseworker
-from tests.fakeapi import FakeBotAPI, FakeUser
-from tests.fakeapi.methods import OUTGOING
-from tests.fakeapi.server import Answer
+from emulator import FakeBotAPI, FakeUser
+from emulator.methods import OUTGOING
+from emulator.server import Answer
 from tests.harness import start_bot
 
 TELEGRAM_RATE = 30.0

@@ -4,7 +4,7 @@
 
 Each bot runs in its own process (the real one exactly as production starts it,
 `python -m bot`, with its own database in a temporary folder), polling its own instance
-of the project's fake Bot API (tests/fakeapi) served by this process. Both get the same
+of the project's fake Bot API (emulator) served by this process. Both get the same
 text messages at the same moments, paced at `--rate` updates a second: /start, /help,
 /services, the menu's Services button, a search (/services with words) and free text,
 each person going through the mix in turn. The people have pressed Start and picked
@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.fakeapi import FakeBotAPI, Msg
+from emulator import FakeBotAPI, Msg
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")

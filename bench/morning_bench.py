@@ -43,9 +43,9 @@ from core.priority import Priority, priority
 from db import scheduled
 from db.clock import to_db
 from db.database import Database
+from emulator import FakeBotAPI, Msg
+from emulator.methods import OUTGOING
 from services.checkins import REMIND, item_key
-from tests.fakeapi import FakeBotAPI, Msg
-from tests.fakeapi.methods import OUTGOING
 from tests.harness import BotUnderTest, seeded_database, start_inproc
 
 NINE_AM = datetime(2026, 3, 16, 4, 0, tzinfo=UTC)  # a Monday, 09:00 in Almaty (UTC+5)

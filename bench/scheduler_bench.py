@@ -37,10 +37,10 @@ from db.clock import to_db, utcnow
 from db.database import Database
 from db.migrate import migrate
 from db.scheduled import ScheduledItem, Status
+from emulator import FakeBotAPI, Msg
 from scheduler.context import Delivery
 from scheduler.engine import Engine
 from scheduler.outcomes import SENT, Outcome
-from tests.fakeapi import FakeBotAPI, Msg
 
 ROOT = Path(__file__).resolve().parents[1]
 BURST_KIND = "bench.burst"

@@ -24,7 +24,7 @@ from typing import Any
 
 from db import inbox
 from db.database import Database
-from tests.fakeapi import FakeBotAPI
+from emulator import FakeBotAPI
 from tests.harness import start_bot
 
 

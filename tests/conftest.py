@@ -15,7 +15,7 @@ import pytest
 from bot.i18n import CatalogI18n
 from db.database import Database
 from db.migrate import migrate
-from tests.fakeapi import FakeBotAPI
+from emulator import FakeBotAPI
 from tests.harness import BotUnderTest, seeded_database, start_bot
 
 

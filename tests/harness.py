@@ -37,9 +37,9 @@ from db.database import Database
 from db.directory_import import load_starter_once
 from db.migrate import migrate
 from db.staff import add_caseworker
-from tests.fakeapi import FakeBotAPI, FakeUser, LocalSession, count_waiting_requests
-from tests.fakeapi.direct import IN_PROCESS_URL, DirectSession
-from tests.fakeapi.models import JsonDict
+from emulator import FakeBotAPI, FakeUser, LocalSession, count_waiting_requests
+from emulator.direct import IN_PROCESS_URL, DirectSession
+from emulator.models import JsonDict
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.fakeapi import FakeBotAPI
+from emulator import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 _SETTINGS = {

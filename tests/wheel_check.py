@@ -11,7 +11,7 @@
    Bot API and checks that its code comes from the venv, that it polls, answers a
    person's /start, its language choice and /services (catalogs, migrations and the
    seed directory all come from the wheel), and that SIGTERM stops it with status 0.
-Run with the source tree's .venv python: it needs tests.fakeapi, the installed bot never does.
+Run with the source tree's .venv python: it needs emulator, the installed bot never does.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import venv
 import zipfile
 from pathlib import Path
 
-from tests.fakeapi import FakeBotAPI
+from emulator import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "bot", "handlers", "services", "scheduler", "db", "locales")

@@ -21,12 +21,12 @@ from core.reception import Reception
 from db import appointments, privacy
 from db.appointments import Appointment, Origin, Status
 from db.clock import from_db
+from emulator import FakeUser
+from emulator.models import Msg
 from handlers.appointments.callbacks import BookMonth, BookSlot, ReminderReply, Reply
 from handlers.client_status import set_client_status
 from services import appointments as service
 from services.assignment import reassign_client
-from tests.fakeapi import FakeUser
-from tests.fakeapi.models import Msg
 from tests.harness import BotUnderTest, join
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -24,6 +24,7 @@ from icalendar import Calendar
 from core.reception import Reception
 from db import appointments
 from db.appointments import Appointment, Origin, Status
+from emulator import FakeUser, Msg
 from handlers.appointments.callbacks import (
     BookConfirm,
     BookDay,
@@ -34,7 +35,6 @@ from handlers.appointments.callbacks import (
     pack_moment,
 )
 from services import appointments as service
-from tests.fakeapi import FakeUser, Msg
 from tests.harness import BotUnderTest, join
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -19,6 +19,7 @@ from core.reception import Reception
 from db import appointments
 from db.appointments import Appointment, Origin, Status
 from db.clock import utcnow
+from emulator import FakeUser, Msg
 from handlers.appointments.callbacks import (
     AssignStep,
     AssignVisit,
@@ -28,7 +29,6 @@ from handlers.appointments.callbacks import (
 )
 from services import appointments as service
 from tests.e2e.test_caseloads import button_data
-from tests.fakeapi import FakeUser, Msg
 from tests.harness import BotUnderTest
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -14,9 +14,9 @@ import time_machine
 from db import broadcasts
 from db.clock import now_db
 from db.database import Database
+from emulator import FakeBotAPI, FakeUser
 from handlers.broadcast import BcAudience, BcDraft, DraftAction
 from scheduler.broadcasts import SenderConfig
-from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
 
@@ -354,7 +354,7 @@ async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
 
     from db.migrate import migrate
     from db.staff import add_caseworker
-    from tests.fakeapi.params import Params
+    from emulator.params import Params
     from tests.processes import start_bot_process, stop_process
 
     path = tmp_path / "db" / "bot.sqlite3"

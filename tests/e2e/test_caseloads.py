@@ -10,9 +10,9 @@ import pytest
 from db import clients, users, working_hours
 from db.clock import to_db
 from db.working_hours import WorkingHours
+from emulator import FakeUser, Msg
 from handlers.client_card import CardAction, ClientAction, ClientCard
 from handlers.messaging.callbacks import ClientMessages, MessagesAction
-from tests.fakeapi import FakeUser, Msg
 from tests.harness import BotUnderTest
 
 # Re-exported: tests written before the helpers moved to tests/harness.py import them here.

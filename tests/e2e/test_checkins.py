@@ -17,10 +17,10 @@ import time_machine
 from db import checkins, clients
 from db.checkins import Checkin
 from db.clock import from_db
+from emulator import FakeBotAPI, FakeUser
 from handlers.checkins.client import CheckinAnswer
 from handlers.client_card import CardAction, ClientAction
 from tests.e2e.test_caseloads import button_data, join
-from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
 ALMATY = ZoneInfo("Asia/Almaty")

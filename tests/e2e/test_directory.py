@@ -11,8 +11,8 @@ from aiogram import Bot
 from db import audit, directory
 from db.directory_csv import parse_csv, write_csv
 from db.directory_import import DEMO_FILE, import_file, load_bundled
+from emulator import FakeUser, Msg
 from handlers.directory_callbacks import DirHide, DirResolve
-from tests.fakeapi import FakeUser, Msg
 from tests.harness import ADMIN_ID, BotUnderTest
 
 SERVICES = {"kk": "📋 Қызметтер", "ru": "📋 Услуги", "en": "📋 Services"}

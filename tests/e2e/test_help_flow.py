@@ -11,10 +11,10 @@ import pytest
 
 from db import checkins, clients, scheduled
 from db.scheduled import Status
+from emulator import FakeBotAPI
 from handlers.checkins.client import CheckinAnswer
 from handlers.client_card import CardAction, ClientAction
 from tests.e2e.test_caseloads import join
-from tests.fakeapi import FakeBotAPI
 from tests.harness import ADMIN_ID, BotUnderTest, start_bot
 
 HELP = "🆘 I need help"

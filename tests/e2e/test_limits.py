@@ -13,8 +13,8 @@ import pytest
 from bot.rate_limit import ChatPace, RateLimitMiddleware
 from core.priority import Priority, priority
 from db import users
+from emulator import FakeBotAPI, FakeUser
 from handlers.ui import send_parts
-from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, join, start_bot
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a minute."

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakeapi import FakeBotAPI
+from emulator import FakeBotAPI
 from tests.processes import bot_env, run_cli, start_bot_process, stop_process
 
 

@@ -28,10 +28,10 @@ from db import scheduled
 from db.clock import utcnow
 from db.database import Database
 from db.scheduled import ScheduledItem, Status
+from emulator import FakeBotAPI, FakeUser
 from scheduler.context import Delivery
 from scheduler.engine import Engine, EngineConfig
 from scheduler.outcomes import SENT, Drop, Outcome
-from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.harness import BotUnderTest, start_bot
 
 KIND = "test.greeting"

@@ -15,10 +15,10 @@ from db.directory_csv import write_csv
 from db.directory_import import import_file
 from db.staff import add_caseworker, remove_caseworker
 from db.working_hours import WorkingHours
+from emulator import FakeUser
 from tests.e2e.test_caseloads import join
 from tests.e2e.test_checkins import ALMATY, at, planned, set_daily
 from tests.e2e.test_directory import category_button, row, tri
-from tests.fakeapi import FakeUser
 from tests.harness import BotUnderTest
 
 CLIENT_ONLY = {"checkin", "message", "delete_me"}

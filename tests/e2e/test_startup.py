@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Application
-from tests.fakeapi import FakeBotAPI
+from emulator import FakeBotAPI
 from tests.harness import start_bot
 from tests.processes import bot_env
 

@@ -16,8 +16,8 @@ from db import inbox, users
 from db.database import Database
 from db.migrate import migrate
 from db.staff import add_caseworker
-from tests.fakeapi import FakeBotAPI
-from tests.fakeapi.params import Params
+from emulator import FakeBotAPI
+from emulator.params import Params
 from tests.harness import join, start_bot
 from tests.processes import start_bot_process, stop_process
 

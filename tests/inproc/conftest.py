@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakeapi import FakeBotAPI
+from emulator import FakeBotAPI
 from tests.harness import BotUnderTest, start_inproc
 
 

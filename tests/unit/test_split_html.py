@@ -10,8 +10,8 @@ from aiogram import html
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from emulator.html_check import parse_html, utf16_len
 from handlers.ui import split_html
-from tests.fakeapi.html_check import parse_html, utf16_len
 
 # (name, opening tag): short enough that three nested ones leave room in a 300-unit part.
 TAGS = [

@@ -341,7 +341,7 @@ class FakeBotAPI:
     async def answer(self, method: str, data: JsonDict) -> Answer:
         """One call of the canonical ``method`` with decoded ``data``, however it arrived.
 
-        Used by the HTTP endpoint and by the in-process session (tests/fakeapi/direct.py),
+        Used by the HTTP endpoint and by the in-process session (emulator/direct.py),
         so faults, flood limits and the record of requests behave the same in both.
         """
         # getUpdates is the bot idling; every other call is a reaction users wait on.

@@ -1,4 +1,4 @@
-"""Fixtures for tests using the fake Bot API (scoped to tests/fakeapi)."""
+"""Fixtures for tests using the fake Bot API (scoped to emulator)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from aiogram import Bot
 
-from .server import FakeBotAPI
-from .wiring import make_bot
+from emulator.server import FakeBotAPI
+from emulator.wiring import make_bot
 
 
 @pytest_asyncio.fixture

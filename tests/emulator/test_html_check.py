@@ -6,7 +6,7 @@ import html
 
 import pytest
 
-from .html_check import HtmlParseError, parse_html
+from emulator.html_check import HtmlParseError, parse_html
 
 
 def test_plain_text_and_utf16_offsets() -> None:

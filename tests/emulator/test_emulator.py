@@ -39,11 +39,11 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from .direct import DirectSession
-from .models import Msg
-from .server import FakeBotAPI
-from .user import TINY_PNG, FakeUser
-from .wiring import run_polling
+from emulator.direct import DirectSession
+from emulator.models import Msg
+from emulator.server import FakeBotAPI
+from emulator.user import TINY_PNG, FakeUser
+from emulator.wiring import run_polling
 
 pytestmark = pytest.mark.asyncio
 
