@@ -236,6 +236,39 @@ async def test_overdue_items_are_flagged_late_and_the_handler_decides(
     assert greetings(person, "gone") == []
 
 
+async def test_a_wait_in_the_engines_own_queue_is_not_lateness(
+    bot_app: BotUnderTest, greeter: Greeter
+) -> None:
+    """The national morning: thousands due at 09:00 take Telegram's 30/s a quarter of an
+    hour. Handed over at 09:12 while the bot ran all along, a reminder is on time for its
+    reader; one that failed first (an outage) or that was due before the bot started is
+    late, and says so."""
+    person = await bot_app.client(207, "en")
+    engine = engine_of(bot_app)
+    assert engine.started_at is not None
+    due = ahead()
+    await engine.schedule(KIND, 207, due, {"n": "queued"})
+    await engine.run_due(now=due + timedelta(minutes=12))
+    call = greeter.calls[-1]
+    assert (call.late, call.lateness) == (False, timedelta(minutes=12))
+    [queued_text] = greetings(person, "queued")
+    assert LATE["en"] not in queued_text
+
+    # The same wait after a failed try is an outage's: late.
+    retried = await engine.schedule(KIND, 207, due, {"n": "retried"})
+    await bot_app.db.execute("UPDATE scheduled_items SET attempts = 1 WHERE id = ?", (retried,))
+    await engine.run_due(now=due + timedelta(minutes=12))
+    assert greeter.calls[-1].late is True
+    assert LATE["en"] in greetings(person, "retried")[0]
+
+    # Due before the engine started (the bot was down then): late.
+    engine.started_at = due + timedelta(minutes=1)
+    await engine.schedule(KIND, 207, due, {"n": "down"})
+    await engine.run_due(now=due + timedelta(minutes=12))
+    assert greeter.calls[-1].late is True
+    assert LATE["en"] in greetings(person, "down")[0]
+
+
 @pytest.mark.parametrize(
     ("make_unreachable", "reason"),
     [
