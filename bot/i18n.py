@@ -93,6 +93,11 @@ def _translate(message: str) -> str:
     return get_i18n().gettext(message)
 
 
+def current_locale() -> str:
+    """The language of the update being handled (kk, ru or en): for Babel's numbers."""
+    return str(get_i18n().current_locale)
+
+
 def say_when(
     moment: datetime, zone: ZoneInfo, now: datetime | None = None, *, weekday: bool = True
 ) -> str:

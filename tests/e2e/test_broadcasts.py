@@ -15,7 +15,7 @@ from db import broadcasts
 from db.clock import now_db
 from db.database import Database
 from emulator import FakeBotAPI, FakeUser
-from handlers.broadcast import BcAudience, BcDraft, DraftAction
+from handlers.broadcast.callbacks import BcAudience, BcDraft, DraftAction
 from scheduler.broadcasts import SenderConfig
 from tests.harness import BotUnderTest, start_bot
 

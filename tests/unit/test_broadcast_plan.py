@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from db.broadcasts import Recipient
-from handlers.broadcast import parse_when
+from handlers.broadcast.compose import parse_when
 from scheduler.settings import EngineSettings
 from services.broadcasts import plan, preview
 
