@@ -3,6 +3,8 @@ language version, blocked recipients, 429, cancel, a scheduled start, a restart 
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,10 +16,14 @@ import time_machine
 from db import broadcasts
 from db.clock import now_db
 from db.database import Database
+from db.migrate import migrate
+from db.staff import add_caseworker
 from emulator import FakeBotAPI, FakeUser
+from emulator.params import Params
 from handlers.broadcast.callbacks import BcAudience, BcDraft, DraftAction
 from scheduler.broadcasts import SenderConfig
 from tests.harness import BotUnderTest, start_bot
+from tests.processes import start_bot_process, stop_process
 
 
 @pytest.fixture
@@ -343,43 +349,56 @@ async def test_an_admin_sends_to_chosen_caseworkers_and_downloads_the_csv(
     assert Counter(len(line.split(",")) for line in lines) == Counter({7: 2})
 
 
-async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
-    api: FakeBotAPI, tmp_path: Path
-) -> None:
-    """The bot process is SIGKILLed inside the fake Telegram as it accepts the 20th copy (the
-    worst moment: delivered, never marked); started again, it finishes the broadcast. Only
-    copies Telegram accepted and the dead process had not marked come twice."""
-    import asyncio
-    import signal
+PROCESS_ENV = {"DEFAULT_LANGUAGE": "en", "QUIET_HOURS": "off"}
 
-    from db.migrate import migrate
-    from db.staff import add_caseworker
-    from emulator.params import Params
-    from tests.processes import start_bot_process, stop_process
 
+async def officer_with_clients_in_a_process(
+    api: FakeBotAPI, tmp_path: Path, ids: list[int]
+) -> tuple[Path, asyncio.subprocess.Process, FakeUser]:
+    """`python -m bot` with caseworker 3101 and his clients `ids`, who has composed a text
+    broadcast to them all and is about to press Send now: (database path, process, officer)."""
     path = tmp_path / "db" / "bot.sqlite3"
     path.parent.mkdir()
     db = Database(path)
     await db.connect()
     await migrate(db)
     await add_caseworker(db, 3101, "Officer", actor_id=None)
-    ids = list(range(3200, 3260))
     await seed_clients(db, 3101, ids, "en")
     await db.close()
     for client_id in ids:
         api.user(client_id).record.started = True
+    process = await start_bot_process(tmp_path, api, **PROCESS_ENV)
+    officer = api.user(3101)
+    await officer.start()
+    await officer.press("English")
+    await officer.command("broadcast")
+    await officer.press("👥 All my clients")
+    await officer.send("Job fair on Friday")
+    return path, process, officer
 
-    env = {"DEFAULT_LANGUAGE": "en", "QUIET_HOURS": "off"}
-    process = await start_bot_process(tmp_path, api, **env)
+
+async def recipient_states(path: Path) -> dict[int, str]:
+    db = Database(path)
+    await db.connect()
+    try:
+        rows = await db.fetchall(
+            "SELECT client_id, status FROM broadcast_recipients WHERE broadcast_id = 1"
+        )
+    finally:
+        await db.close()
+    return {r["client_id"]: r["status"] for r in rows}
+
+
+async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """The bot process is SIGKILLed inside the fake Telegram as it accepts the 20th copy (the
+    worst moment: delivered, never marked); started again, it finishes the broadcast. Only
+    copies Telegram accepted and the dead process had not marked come twice."""
+    ids = list(range(3200, 3260))
+    path, process, officer = await officer_with_clients_in_a_process(api, tmp_path, ids)
     original = api.methods.call
     try:
-        officer = api.user(3101)
-        await officer.start()
-        await officer.press("English")
-        await officer.command("broadcast")
-        await officer.press("👥 All my clients")
-        await officer.send("Job fair on Friday")
-
         accepted = 0
         reached = asyncio.Event()
         never = asyncio.Event()
@@ -404,19 +423,14 @@ async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
         api.methods.call = original  # type: ignore[method-assign]
         pressing.cancel()
 
-        db = Database(path)
-        await db.connect()
-        rows = await db.fetchall(
-            "SELECT client_id, status FROM broadcast_recipients WHERE broadcast_id = 1"
-        )
-        await db.close()
+        states = await recipient_states(path)
         delivered_at_kill = {i for i in ids if copies(api, i)}
-        in_flight = {r["client_id"] for r in rows if r["status"] == "sending"}
+        in_flight = {i for i, status in states.items() if status == "sending"}
         accepted_unrecorded = len(in_flight & delivered_at_kill)
         assert 20 <= len(delivered_at_kill) < len(ids)  # killed mid-way
         assert accepted_unrecorded >= 1  # the copy accepted at the kill
 
-        process = await start_bot_process(tmp_path, api, **env)
+        process = await start_bot_process(tmp_path, api, **PROCESS_ENV)
         await officer.wait_for("is finished", timeout=60)
         counts = Counter(len(copies(api, i)) for i in ids)
         assert 0 not in counts  # nobody lost
@@ -429,6 +443,38 @@ async def test_kill_9_mid_broadcast_resumes_without_duplicates_beyond_the_wire(
         assert duplicates <= len(in_flight) <= SenderConfig().concurrency
     finally:
         api.methods.call = original  # type: ignore[method-assign]
+        if process.returncode is None:
+            await stop_process(process)
+
+
+async def test_a_clean_stop_mid_broadcast_marks_what_went_out_and_resumes_with_no_duplicate(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """SIGTERM (systemd's stop, a deploy) as the 20th copy goes out: the sender claims
+    nothing more, lets the sends in flight finish and marks them, so nothing is left
+    `sending`; started again, the bot sends the rest. Nobody gets it twice, nobody misses it."""
+    ids = list(range(3300, 3360))
+    path, process, officer = await officer_with_clients_in_a_process(api, tmp_path, ids)
+    try:
+        pressing = asyncio.create_task(officer.press("📤 Send now", timeout=60))
+        reached = await api.state.wait_until(
+            lambda: sum(1 for i in ids if copies(api, i)) >= 20, 30
+        )
+        assert reached
+        status, errors = await stop_process(process)  # SIGTERM
+        assert status == 0, errors
+        pressing.cancel()
+
+        states = await recipient_states(path)
+        delivered_at_stop = {i for i in ids if copies(api, i)}
+        assert 20 <= len(delivered_at_stop) < len(ids)  # stopped mid-way
+        assert "sending" not in states.values()
+        assert {i for i, status in states.items() if status == "sent"} == delivered_at_stop
+
+        process = await start_bot_process(tmp_path, api, **PROCESS_ENV)
+        await officer.wait_for("is finished", timeout=60)
+        assert [len(copies(api, i)) for i in ids] == [1] * len(ids)
+    finally:
         if process.returncode is None:
             await stop_process(process)
 
