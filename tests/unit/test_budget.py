@@ -132,6 +132,41 @@ def test_jittery_round_trips_widen_the_window_and_keep_telegram_within_30() -> N
     assert most_in_one_second([arrival for _, arrival in sent]) <= 30
 
 
+def test_stalls_every_few_seconds_keep_telegram_within_30_and_are_forgotten_in_10_s() -> None:
+    """A busy machine: every 3 s the event loop stalls 200 ms, and the requests started in
+    the 50 ms before it reach Telegram only when it ends (their round trips show it). The
+    margin remembers each for 10 s, so none bunches 31 arrivals into one second."""
+    rng = random.Random(5)
+    state = {"now": 0.0}
+
+    def round_trip() -> tuple[float, float]:
+        start = state["now"]
+        there = 0.05 + rng.uniform(0, 0.005)
+        stall_at = (start // 3.0 + 1) * 3.0  # the next stall
+        if stall_at - start < 0.05:  # caught by it
+            there = stall_at + 0.2 - start + 0.05
+        return there, there + 0.05 + rng.uniform(0, 0.005)
+
+    window = StartWindow(30, 1.0)
+    original_take = window.take
+
+    def take(now: float) -> Any:
+        state["now"] = now
+        return original_take(now)
+
+    window.take = take  # type: ignore[method-assign]
+    sent = run_flat_out(window, 60.0, round_trip)
+    assert most_in_one_second([arrival for _, arrival in sent]) <= 30
+    steady = [s for s in sent if s[0] >= 5.0]
+    assert len(steady) / 55.0 >= 0.75 * 30  # the margin follows the stalls: ~250 ms
+    # Quiet again: 10 s after the last stall it is forgotten.
+    now = 61.0
+    for n in range(12):
+        start = now + n
+        window.finish(original_take(start), start + 0.1, answered=True)
+    assert window.margin() == 0.02
+
+
 def test_a_request_unanswered_past_its_window_keeps_counting_until_its_answer() -> None:
     window = exact_window(2, burst=2)
     stuck = window.take(0.0)
@@ -296,7 +331,9 @@ async def test_a_stalled_event_loop_widens_the_window_at_once() -> None:
     assert window.margin() > 0.29  # learnt from the late wake-up, not from answers
     for ticket in tickets:
         budget.release(ticket, answered=False)
-    clock.now += 61  # a minute later the stall is forgotten, with the round trips of then
+    clock.now += 9
+    assert window.margin() > 0.29  # still remembered 9 s on
+    clock.now += 2  # 10 s later it is forgotten, with the round trips of then
     for n in range(8):
         start = clock.now + n
         window.finish(window.take(start), start + 0.1, answered=True)
