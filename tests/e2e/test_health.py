@@ -61,7 +61,8 @@ async def test_health_in_polling_mode_and_what_makes_it_unhealthy(
 
         # The scheduler's clock stops ticking (its job last fired long ago).
         wakeup = app.app.engine.wakeup
-        assert wakeup is not None and wakeup.last_fired is not None
+        assert wakeup is not None
+        assert wakeup.last_fired is not None
         ticked = wakeup.last_fired
         wakeup.last_fired = ticked - health.SCHEDULER_STALE - 1
         status, body = await get_health(url)

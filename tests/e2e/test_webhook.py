@@ -29,7 +29,7 @@ from db.database import Database
 from emulator import FakeBotAPI, LocalSession, count_waiting_requests
 from emulator.params import Params
 from tests.harness import BotUnderTest, relax_limits, seeded_database, test_settings, use_session
-from tests.processes import bot_env, stop_process
+from tests.processes import bot_env, run_cli, stop_process
 
 SECRET = "s3cret-Webhook_token-0123456789"
 
@@ -78,7 +78,10 @@ async def post(url: str, body: bytes, secret: str | None) -> int:
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[SECRET_HEADER] = secret
-    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as r:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as r,
+    ):
         await r.read()
         return r.status
 
@@ -272,3 +275,17 @@ async def test_kill_9_mid_handler_after_the_200_loses_nothing(
     await db.connect()
     assert await inbox.pending_count(db) == 0
     await db.close()
+
+
+async def test_webhook_mode_without_its_settings_stops_with_one_line(tmp_path: Path) -> None:
+    status, _, err = await run_cli(
+        tmp_path,
+        "webhook",
+        BOT_TOKEN="123456:TEST-TOKEN",
+        WEBHOOK_URL="https://bot.example.kz/hook",
+    )
+    assert status == 2
+    assert err.strip().splitlines() == [
+        "Configuration error: webhook mode needs WEBHOOK_SECRET (see README, Running in production)"
+    ]
+    assert not (tmp_path / "db").exists()  # nothing opened

@@ -48,7 +48,9 @@ def test_the_dockerfile_installs_as_the_readme_says_and_runs_unprivileged() -> N
     steps = instructions(DOCKERFILE)
     assert steps[0] == ("FROM", "python:3.11-slim")
     runs = [args for word, args in steps if word == "RUN"]
-    locked = next(i for i, r in enumerate(runs) if "pip install --require-hashes -r requirements.lock" in r)
+    locked = next(
+        i for i, r in enumerate(runs) if "pip install --require-hashes -r requirements.lock" in r
+    )
     project = next(i for i, r in enumerate(runs) if "pip install --no-deps" in r)
     assert locked < project  # the pinned dependencies first, then the project alone
     # The same two commands the README gives for installing outside dev.py.
@@ -60,7 +62,8 @@ def test_the_dockerfile_installs_as_the_readme_says_and_runs_unprivileged() -> N
         assert package in copied
 
     users = [args for word, args in steps if word == "USER"]
-    assert users and users[-1] not in ("root", "0")
+    assert users
+    assert users[-1] not in ("root", "0")
     env = " ".join(args for word, args in steps if word == "ENV")
     [volume] = [args for word, args in steps if word == "VOLUME"]
     assert "/data" in volume
