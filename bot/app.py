@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -19,6 +20,7 @@ from bot.commands import CommandMenus
 from bot.config import Settings
 from bot.dispatch import LeanDispatcher
 from bot.errors import PollingError
+from bot.health import ApiCalls, Health, HealthServer
 from bot.i18n import UserI18nMiddleware, create_i18n
 from bot.lean_types import bind_bot_in_one_step
 from bot.middlewares.errors import ErrorReplyMiddleware
@@ -27,6 +29,7 @@ from bot.middlewares.user import PrivateChatsOnly, UserMiddleware
 from bot.polling import MAX_BACKOFF, DurablePolling
 from bot.rate_limit import RateLimitMiddleware
 from bot.session import JsonSession
+from bot.webhook import WebhookIntake
 from db import retention
 from db.database import Database
 from db.directory_import import load_starter_once
@@ -36,6 +39,7 @@ from db.staff import sync_admins
 from handlers import feature_routers, register_timed_work, wire_broadcasts
 from handlers.checkins.client import is_help_request
 from handlers.messaging import AutoReplies, LeaveWritingOnNavigation
+from scheduler.backups import BackupPlan, register_backups
 from scheduler.broadcasts import BroadcastSender
 from scheduler.engine import Engine
 from scheduler.settings import EngineSettings
@@ -62,6 +66,7 @@ def create_bot(settings: Settings) -> Bot:
             api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
         )
     session.middleware(RateLimitMiddleware())
+    session.middleware(ApiCalls())  # innermost: when a call last succeeded (GET /health)
     return Bot(
         settings.token(),
         session=session,
@@ -78,11 +83,14 @@ class Application:
     engine: Engine
     polling: DurablePolling
     broadcasts: BroadcastSender
+    health: Health
+    health_server: HealthServer | None = None
     _menus_task: asyncio.Task[None] | None = None
     retry_base: float = 1.0  # seconds before the first retry when Telegram does not answer
 
     @classmethod
-    async def create(cls, settings: Settings) -> Application:
+    async def create(cls, settings: Settings, *, webhook: bool = False) -> Application:
+        """The application; with `webhook`, it serves WEBHOOK_URL instead of polling."""
         bot = create_bot(settings)  # first: a missing token fails before anything is opened
         db = Database(settings.database_path)
         await db.connect()
@@ -130,14 +138,21 @@ class Application:
         dp.include_routers(*feature_routers())
         register_timed_work(engine)
         wire_broadcasts(broadcaster, engine, settings.default_language)
+        if settings.backup_dir is not None:
+            register_backups(engine, backup_plan(settings, settings.backup_dir))
+        health = Health(db, engine, _api_calls(bot))
+        health.remember_file()
         app = cls(
             settings=settings,
             db=db,
             bot=bot,
             dp=dp,
             engine=engine,
-            polling=DurablePolling(dp, bot, db),
+            polling=_intake(settings, dp, bot, db, health)
+            if webhook
+            else DurablePolling(dp, bot, db),
             broadcasts=broadcaster,
+            health=health,
         )
         dp.startup.register(app._on_startup)
         dp.shutdown.register(app._on_shutdown)
@@ -151,6 +166,8 @@ class Application:
         me = await self._wait_for_telegram(bot)
         if me is None:
             return  # asked to stop before Telegram answered
+        if not isinstance(self.polling, WebhookIntake):
+            await self._leave_webhook(bot)
         self._menus_task = asyncio.create_task(self._set_menus(bot))
         log.info("Started @%s with database %s", me.username, self.settings.database_path)
 
@@ -172,6 +189,14 @@ class Application:
                 await self.polling.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
         return None
+
+    async def _leave_webhook(self, bot: Bot) -> None:
+        """Long polling after webhook mode: Telegram refuses getUpdates (409) while a webhook
+        is set. Its pending updates are kept and come with the first getUpdates."""
+        try:
+            await bot.delete_webhook(drop_pending_updates=False)
+        except (TelegramAPIError, ClientDecodeError, OSError) as exc:
+            log.warning("Could not remove a webhook (%s); polling may meet 409", type(exc).__name__)
 
     async def _set_menus(self, bot: Bot) -> None:
         """Command menus (per language and role): in the background, retried, not needed to serve."""
@@ -204,9 +229,15 @@ class Application:
         await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
 
     async def run(self, *, handle_signals: bool = True) -> None:
+        address = self.settings.health_address
         try:
+            if address is not None:
+                self.health_server = HealthServer(self.health, *address)
+                await self.health_server.start()
             await self.polling.run(handle_signals=handle_signals)
         finally:
+            if self.health_server is not None:
+                await self.health_server.stop()
             # Already stopped by _on_shutdown, unless startup failed half-way.
             await self.broadcasts.stop(grace=self.settings.shutdown_grace_seconds)
             await self.engine.stop(grace=self.settings.shutdown_grace_seconds)
@@ -217,7 +248,38 @@ class Application:
         await self.polling.stop()
 
 
-async def run_bot(settings: Settings) -> None:
+def backup_plan(settings: Settings, folder: Path) -> BackupPlan:
+    return BackupPlan(
+        database=settings.database_path,
+        folder=folder,
+        keep_days=settings.backup_keep_days,
+        at=settings.backup_at,
+        zone=settings.zone,
+    )
+
+
+def _api_calls(bot: Bot) -> ApiCalls:
+    found = [m for m in bot.session.middleware if isinstance(m, ApiCalls)]
+    return found[0] if found else ApiCalls()
+
+
+def _intake(
+    settings: Settings, dp: Dispatcher, bot: Bot, db: Database, health: Health
+) -> WebhookIntake:
+    url, secret = settings.webhook()
+    return WebhookIntake(
+        dp,
+        bot,
+        db,
+        url=url,
+        secret=secret,
+        host=settings.webhook_listen_host,
+        port=settings.webhook_listen_port,
+        health=health,
+    )
+
+
+async def run_bot(settings: Settings, *, webhook: bool = False) -> None:
     from bot.single_instance import single_instance
     from db.migrate import check_database
 
@@ -226,9 +288,9 @@ async def run_bot(settings: Settings) -> None:
     # newer version stops the start with one line (DatabaseFileError, SchemaTooNewError).
     with single_instance(settings.database_path):
         await check_database(settings.database_path)
-        app = await Application.create(settings)
+        app = await Application.create(settings, webhook=webhook)
         await app.run()
 
 
-def run(settings: Settings) -> None:
-    asyncio.run(run_bot(settings))
+def run(settings: Settings, *, webhook: bool = False) -> None:
+    asyncio.run(run_bot(settings, webhook=webhook))

@@ -1,6 +1,7 @@
 """Command line: run the bot, migrate the database, manage staff and clients.
 
 python -m bot [run]
+python -m bot webhook
 python -m bot db migrate
 python -m bot db backup FILE [--force]
 python -m bot admin add-caseworker TELEGRAM_ID --name "NAME"
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Jańa Jol Telegram bot")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start long polling (the default)")
+    add_webhook_command(sub)
 
     db_cmd = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True
@@ -367,7 +369,24 @@ def _directory_action(args: argparse.Namespace) -> Callable[[Database], Awaitabl
 
 
 def _secrets(settings: Settings) -> list[str]:
-    return [settings.bot_token.get_secret_value()] if settings.bot_token is not None else []
+    found = [settings.bot_token, settings.webhook_secret]
+    return [secret.get_secret_value() for secret in found if secret is not None]
+
+
+def add_webhook_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub.add_parser(
+        "webhook",
+        help="serve WEBHOOK_URL instead of long polling (updates stored before the 200)",
+    )
+
+
+def _run_webhook(settings: Settings) -> int:
+    settings.token()  # fail fast, before anything is opened, on what is missing
+    settings.webhook()
+    from bot.app import run
+
+    run(settings, webhook=True)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -382,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run(settings)
             return 0
+        if args.command == "webhook":
+            return _run_webhook(settings)
         if args.command == "db":
             return _db_command(args, settings)
         if args.command == "directory":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,10 @@ Language = Literal["kk", "ru", "en"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# Telegram's rule for a webhook's secret_token is 1-256 of these; we ask for 16 at least.
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+_HOST_PORT_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
+_CLOCK_RE = re.compile(r"^(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)$")
 # The token is part of every request's URL: plain http only to this machine.
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
@@ -45,6 +49,19 @@ class Settings(BaseSettings):
     appointment_reminders: str = "7d,3d,1d,2h"
     appointment_cutoff_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
     appointment_ack_hours: int = Field(default=24, ge=1, le=14 * 24)
+    # Webhook mode (`python -m bot webhook`): the public https URL Telegram posts updates
+    # to, the secret it sends along, and where this process listens (behind a TLS proxy).
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen_host: str = "127.0.0.1"
+    webhook_listen_port: int = Field(default=8443, ge=0, le=65535)
+    # GET /health on "host:port" in either mode (empty: off; webhook mode also serves it
+    # on the webhook's port).
+    health_listen: str = ""
+    # Daily backups made by the running bot (empty BACKUP_DIR: off).
+    backup_dir: Path | None = None
+    backup_keep_days: int = Field(default=14, ge=1, le=3650)
+    backup_time: str = "03:30"
 
     @field_validator("bot_token")
     @classmethod
@@ -62,6 +79,49 @@ class Settings(BaseSettings):
                 "http:// is allowed only for localhost, 127.0.0.1 or ::1"
             )
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_https(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and value.scheme != "https" and value.host not in LOCAL_HOSTS:
+            raise ValueError(
+                "must start with https:// (Telegram posts updates only to https); "
+                "http:// is allowed only for localhost, 127.0.0.1 or ::1"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        secret = value.get_secret_value().strip()
+        if not _WEBHOOK_SECRET_RE.match(secret):
+            raise ValueError(
+                "must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - (e.g. the output of "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return SecretStr(secret)
+
+    @field_validator("health_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _HOST_PORT_RE.match(value):
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8081 (empty: no health endpoint)")
+        return value
+
+    @field_validator("backup_time")
+    @classmethod
+    def _clock_shape(cls, value: str) -> str:
+        if not _CLOCK_RE.match(value.strip()):
+            raise ValueError("must be a local time HH:MM, e.g. 03:30")
+        return value.strip()
+
+    @field_validator("backup_dir", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -116,6 +176,33 @@ class Settings(BaseSettings):
     def quiet(self) -> QuietHours | None:
         """Quiet hours in each person's own zone, or None when switched off."""
         return QuietHours.parse(self.quiet_hours)
+
+    @property
+    def health_address(self) -> tuple[str, int] | None:
+        """(host, port) of HEALTH_LISTEN, None when off."""
+        match = _HOST_PORT_RE.match(self.health_listen)
+        if match is None:
+            return None
+        return match["host"].strip("[]"), int(match["port"])
+
+    @property
+    def backup_at(self) -> time:
+        """BACKUP_TIME as a local time of day (in TIMEZONE)."""
+        match = _CLOCK_RE.match(self.backup_time)
+        assert match is not None  # checked by the validator
+        return time(int(match["h"]), int(match["m"]))
+
+    def webhook(self) -> tuple[str, str]:
+        """(WEBHOOK_URL, WEBHOOK_SECRET) for webhook mode; ConfigError naming what is missing."""
+        url, secret = self.webhook_url, self.webhook_secret
+        if url is None or secret is None:
+            missing = [
+                n for n, v in (("WEBHOOK_URL", url), ("WEBHOOK_SECRET", secret)) if v is None
+            ]
+            raise ConfigError(
+                f"webhook mode needs {' and '.join(missing)} (see README, Running in production)"
+            )
+        return str(url), secret.get_secret_value()
 
     @property
     def zone(self) -> ZoneInfo:

@@ -14,9 +14,10 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
-from db.database import COMPANIONS, PRIVATE_FILE
+from db.database import COMPANIONS, PRIVATE_FILE, Database, make_private_dirs
 
 
 class BackupError(Exception):
@@ -91,3 +92,59 @@ def _integrity(path: Path) -> str:
     finally:
         conn.close()
     return "ok" if rows == ["ok"] else rows[0]
+
+
+# Daily backups made by the running bot (scheduler/backups.py): one file per local day.
+DAILY_PREFIX = "jana-jol-"
+DAILY_SUFFIX = ".sqlite3"
+
+
+def daily_name(day: date) -> str:
+    return f"{DAILY_PREFIX}{day.isoformat()}{DAILY_SUFFIX}"
+
+
+def daily_backup(
+    source: Path, folder: Path, day: date, keep_days: int
+) -> tuple[BackupResult, list[Path]]:
+    """Today's copy in `folder` (0700 if created), then the daily copies older than
+    `keep_days` days deleted. Blocking: run it in a thread. Returns (the copy, removed).
+
+    A copy for `day` already there (a crash after the copy, before it was recorded) is
+    replaced. Only files named by `daily_name` are ever deleted: whatever else the
+    operator keeps in the folder stays.
+    """
+    try:
+        make_private_dirs(folder)
+    except OSError as exc:
+        raise BackupError(f"cannot create {folder}: {exc.strerror}") from None
+    result = backup_database(source, folder / daily_name(day), force=True)
+    return result, prune_daily(folder, day, keep_days)
+
+
+def prune_daily(folder: Path, today: date, keep_days: int) -> list[Path]:
+    """Deletes the daily copies made more than `keep_days` days before `today`."""
+    oldest_kept = today - timedelta(days=keep_days - 1)
+    removed = []
+    for path in sorted(folder.glob(f"{DAILY_PREFIX}*{DAILY_SUFFIX}")):
+        stamp = path.name[len(DAILY_PREFIX) : -len(DAILY_SUFFIX)]
+        try:
+            made = date.fromisoformat(stamp)
+        except ValueError:
+            continue  # not one of ours
+        if made < oldest_kept:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            removed.append(path)
+    return removed
+
+
+async def waiting_items(db: Database, kind: str) -> int:
+    """Timed items of `kind` pending or being handled (the next daily backup: at most one)."""
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM scheduled_items WHERE status IN ('pending', 'sending') "
+            "AND kind = ?",
+            (kind,),
+        )
+        or 0
+    )

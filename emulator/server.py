@@ -23,6 +23,7 @@ from .models import ApiError, CallbackAnswer, JsonDict, Msg
 from .params import Params, read_params
 from .state import State, UserRecord
 from .user import FakeUser
+from .webhook import install as install_webhook
 
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
@@ -109,6 +110,8 @@ class FakeBotAPI:
             {"id": bot_id, "is_bot": True, "first_name": bot_first_name, "username": bot_username}
         )
         self.methods = BotMethods(self.state, strict_html=strict_html)
+        # setWebhook and pushing updates to the bot's URL (emulator/webhook.py).
+        self.webhook = install_webhook(self.methods, self.state)
         self.requests: list[tuple[str, JsonDict]] = []
         # Every error answer given: (method, status, description), for assertions.
         self.errors: list[tuple[str, int, str]] = []
@@ -137,6 +140,7 @@ class FakeBotAPI:
     async def stop(self) -> None:
         self.state.closing = True
         self.state.notify()  # release pending getUpdates long-polls
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -72,6 +72,10 @@ class DueRunner:
         self._in_flight: set[asyncio.Task[None]] = set()
         self.processing: set[int] = set()  # ids of the rows this process is working on
         self.peak_in_flight = 0
+        # Event-loop times for GET /health: when the running pass began (None: no pass
+        # running) and when it last got anywhere (claimed or finished an item).
+        self.pass_started: float | None = None
+        self.last_progress: float | None = None
 
     def cancel_in_flight(self) -> None:
         """Last resort at shutdown: their rows stay 'sending' and are recovered at next start."""
@@ -82,25 +86,36 @@ class DueRunner:
         """Process every item due at `now` (default: the engine's clock, re-read as time passes)."""
         engine = self.engine
         report = RunReport()
+        loop = asyncio.get_running_loop()
         async with self.lock:
-            await self._recover_stale()
-            tasks = self._in_flight
-            while True:
-                room = engine.config.max_in_flight - len(tasks)
-                if room > 0 and not engine.stopping.is_set():
-                    items = await scheduled.claim_due(engine.db, now or engine.now(), room)
-                    report.claimed += len(items)
-                    for item in items:
-                        tasks.add(asyncio.create_task(self._process_safely(item, now, report)))
-                    self.peak_in_flight = max(self.peak_in_flight, len(tasks))
-                if not tasks:
-                    break
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                tasks -= done
+            self.pass_started = self.last_progress = loop.time()
+            try:
+                await self._pass(now, report)
+            finally:
+                self.pass_started = None
         engine.counters.add(report)
         if report.claimed:
             log.info("Scheduler pass: %s", report.summary())
         return report
+
+    async def _pass(self, now: datetime | None, report: RunReport) -> None:
+        engine = self.engine
+        loop = asyncio.get_running_loop()
+        await self._recover_stale()
+        tasks = self._in_flight
+        while True:
+            room = engine.config.max_in_flight - len(tasks)
+            if room > 0 and not engine.stopping.is_set():
+                items = await scheduled.claim_due(engine.db, now or engine.now(), room)
+                report.claimed += len(items)
+                for item in items:
+                    tasks.add(asyncio.create_task(self._process_safely(item, now, report)))
+                self.peak_in_flight = max(self.peak_in_flight, len(tasks))
+            if not tasks:
+                break
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            tasks -= done
+            self.last_progress = loop.time()
 
     async def process_now(self, item: ScheduledItem) -> RunReport:
         """Handle one item a feature claimed itself (`Engine.deliver_now`), outside a pass."""

@@ -44,6 +44,9 @@ class Wakeup:
         self._again = False  # the job fired while a pass was running: run once more
         self._poked: datetime | None = None  # earliest item scheduled while a pass ran
         self._armed_at: datetime | None = None  # engine time the dispatch job is set for
+        # Event-loop time the dispatch job last fired (at least every max_sleep): the
+        # heartbeat GET /health reads (bot/health.py).
+        self.last_fired: float | None = None
 
     def start(self) -> None:
         cfg = self.engine.config
@@ -59,6 +62,7 @@ class Wakeup:
             id=PURGE_JOB,
         )
         self._armed_at = self.engine.now()
+        self.last_fired = asyncio.get_running_loop().time()
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -110,6 +114,7 @@ class Wakeup:
     async def _on_dispatch(self) -> None:
         if self.engine.stopping.is_set():
             return
+        self.last_fired = asyncio.get_running_loop().time()
         if self.task is not None and not self.task.done():
             self._again = True
             return
