@@ -198,7 +198,7 @@ async def counts(
             "WHERE action = 'client.archived' AND subject_id IS NOT NULL GROUP BY subject_id) "
             "SELECT p.i, count(*) AS active FROM clients c CROSS JOIN p "
             "LEFT JOIN archived a ON a.id = c.telegram_id "
-            "WHERE c.linked_at < p.at AND (c.status = 'active' "
+            "WHERE c.linked_at <= p.at AND (c.status = 'active' "
             "OR coalesce(a.at, c.linked_at) >= p.at)"
             f"{where} GROUP BY p.i",
             [*p_params, *s_params],

@@ -204,7 +204,8 @@ async def test_compliance_counts_settled_planned_check_ins_per_caseworker(db: Da
     assert (mine.current.active, mine.current.unreachable) == (2, 1)
     assert (theirs.current.active, theirs.current.unreachable) == (1, 0)
     # Only the programme's view has caseloads and directory use.
-    assert mine.caseloads is None and theirs.caseloads is None
+    assert mine.caseloads is None
+    assert theirs.caseloads is None
     assert everyone.caseloads is not None
     assert [(c.caseworker_id, c.active, c.unreachable) for c in everyone.caseloads] == [
         (CW_A, 2, 1),
@@ -292,7 +293,8 @@ async def test_csv_has_the_weeks_the_windows_and_the_totals_without_names(db: Da
     await seed_two_caseworkers(db)
     result: Stats = await stats.collect(db, caseworker_id=None, zone=ALMATY, now=NOW)
     text = stats.csv_text(result)
-    assert "Айгүл" not in text and "Client" not in text
+    assert "Айгүл" not in text
+    assert "Client" not in text
     rows = parse(text)
     assert [r["period"] for r in rows] == ["week"] * 12 + [
         "last_7_days",
@@ -303,7 +305,8 @@ async def test_csv_has_the_weeks_the_windows_and_the_totals_without_names(db: Da
     ]
     assert rows[-1]["start"] == TODAY.isoformat()
     assert rows[11]["start"] == MONDAY.isoformat()
-    assert rows[12]["checkins_due"] == "6" and rows[12]["checkins_answered"] == "3"
+    assert rows[12]["checkins_due"] == "6"
+    assert rows[12]["checkins_answered"] == "3"
     assert [
         (r["caseworker_id"], r["active_clients"], r["unreachable_clients"]) for r in rows[-3:]
     ] == [
