@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
-import resource
 import statistics
 import sys
 import tempfile
@@ -31,13 +31,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.charts import ChartRenderer
 from db.clock import to_db, utcnow
 from db.database import Database
 from emulator import FakeBotAPI, Msg
 from tests.harness import seeded_database
 from tests.processes import start_bot_process, stop_process
 
+ROOT = Path(__file__).resolve().parent.parent
 ADMIN_ID = 900_001
 CASEWORKERS = 20
 
@@ -156,8 +156,19 @@ async def one_request(admin: object, api: FakeBotAPI) -> tuple[float, float, boo
     return text_at - sent, time.perf_counter() - sent, last.kind == "photo"
 
 
+CHILD = """
+import json, sys
+import matplotlib
+from core import charts
+matplotlib.use("Agg")
+png = charts.draw(json.loads(sys.stdin.read()))
+assert png.startswith(charts.PNG_MAGIC)
+print(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
+"""
+
+
 async def chart_child_peak() -> float:
-    """The peak RSS of one chart child process, in MB (Linux reports KiB)."""
+    """The peak RSS of one chart drawn in a fresh process, in MB (VmHWM: its own pages only)."""
     spec = {
         "title": "t",
         "x_label": "x",
@@ -175,8 +186,16 @@ async def chart_child_peak() -> float:
             },
         ],
     }
-    await ChartRenderer(timeout=120).render(spec)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CHILD,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, _ = await process.communicate(json.dumps(spec).encode())
+    return int(out.decode().strip()) / 1024
 
 
 async def main() -> None:

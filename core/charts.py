@@ -38,12 +38,16 @@ class ChartError(Exception):
     """The chart could not be drawn (the child failed, timed out or wrote no PNG)."""
 
 
+# The folder that holds `core`: the child runs there, so `python -m core.charts` finds this
+# very module (not one in the bot's working directory).
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def _child_env(config_dir: Path | None) -> dict[str, str]:
     """What the child needs, and nothing else of the bot's environment (its token)."""
-    root = str(Path(__file__).resolve().parent.parent)  # the folder that holds `core`
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": root,
+        "PYTHONPATH": str(ROOT),
         "MPLBACKEND": "Agg",
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -75,6 +79,7 @@ class ChartRenderer:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
                 env=_child_env(self.config_dir),
+                cwd=ROOT,
             )
             try:
                 out, _ = await asyncio.wait_for(process.communicate(data), self.timeout)

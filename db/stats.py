@@ -1,37 +1,41 @@
 """Programme statistics: counts over periods, for the whole programme or one caseworker.
 
-Every function takes the periods to count over as `Period`s (UTC instants for the stored
-timestamps, local dates for the per-day directory counts) and a scope: `caseworker_id`
-None for the whole programme, else only the clients on that caseworker's caseload now
-(their history moves with them when an administrator reassigns them). Nothing here reads
-a name or a text: ids and counts only.
+Periods are runs of whole local days (`Period`: [first_day, end_day) in a zone); every
+timestamp is put on its local day in SQL, each query groups by that day (a few dozen
+groups whatever the number of rows), and Python adds the days up per period. The scope:
+`caseworker_id` None for the whole programme, else only the clients on that caseworker's
+caseload now (their history moves with them when an administrator reassigns them).
+Nothing here reads a name or a text: ids and counts only.
 
 What counts:
 - check-ins: planned ones (not the extra check-ins a client makes) whose outcome is known
-  (answered «I'm fine» or «I need help», or missed), by when their window opened;
+  (answered «I'm fine» or «I need help», or missed), on the day their window opened;
   answered / due is the compliance. An open window not yet answered is not counted yet;
   one whose reminder never went out (cancelled) is not due.
-- appointments: by their start; attended, no-show, cancelled (by anyone).
-- broadcasts: recipient rows of broadcasts that started (or were to start) in the period:
+- appointments: on the day they start (were to start); attended, no-show, cancelled.
+- broadcasts: recipient rows of broadcasts on the day they started (or were to start):
   delivered, and unreachable (skipped as known unreachable, or refused by Telegram).
-- active clients at a moment: linked before it and not archived by then (the archive time
+- active clients at a moment: linked by then and not archived by then (the archive time
   is the latest `client.archived` in the audit log; a client archived and restored counts
-  as active throughout).
+  as active throughout); the moment is a period's end, or now.
 - directory use: `dir_usage`, searches and card views per day (no words, no people).
 
-The reads run on a connection of their own (query-only, opened for the call): a programme's
-12 weeks of check-ins are many rows, and the shared reader must not wait behind them.
+The reads run on a connection of their own (query-only, opened for the call): a
+programme's 12 weeks of check-ins are many rows, and the shared reader must not wait
+behind them.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -43,10 +47,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) as UTC instants, and the local days it covers ([first_day, end_day))."""
+    """The local days [first_day, end_day)."""
 
-    start: datetime
-    end: datetime
     first_day: date
     end_day: date
 
@@ -95,21 +97,54 @@ async def _reading(db: Database) -> AsyncIterator[aiosqlite.Connection]:
         await conn.close()
 
 
-def _periods_cte(periods: Sequence[Period], now: datetime) -> tuple[str, list[Any]]:
-    """`p(i, s, e, d0, d1, at)`: each period's index, bounds, days and its moment for
-    "active at" (its end, or now if that is earlier)."""
-    rows = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in periods)
-    params: list[Any] = []
-    for i, p in enumerate(periods):
-        params += [
-            i,
-            to_db(p.start),
-            to_db(p.end),
-            p.first_day.isoformat(),
-            p.end_day.isoformat(),
-            to_db(min(p.end, now)),
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+class LocalDay:
+    """SQL that puts a stored UTC timestamp on its local day in `zone`, between `first` and
+    `end` (local days): `date(column, '+300 minutes')` for each stretch of one UTC offset
+    (a zone with daylight saving time has several; Kazakhstan one)."""
+
+    def __init__(self, zone: ZoneInfo, first: date, end: date) -> None:
+        self.start, self.end = midnight(first, zone), midnight(end, zone)
+        stretches: list[tuple[datetime, int]] = []  # (until, offset in minutes)
+        moment, offset = self.start, self._offset(self.start, zone)
+        while moment < self.end:
+            moment += timedelta(hours=1)
+            now_offset = self._offset(moment, zone)
+            if now_offset != offset or moment >= self.end:
+                stretches.append((min(moment, self.end), offset))
+                offset = now_offset
+        self.stretches = stretches
+
+    @staticmethod
+    def _offset(moment: datetime, zone: ZoneInfo) -> int:
+        delta = moment.astimezone(zone).utcoffset()
+        assert delta is not None
+        return int(delta.total_seconds() // 60)
+
+    def sql(self, column: str) -> tuple[str, list[Any]]:
+        """The expression and its parameters (in order of appearance)."""
+        *earlier, (_, last) = self.stretches
+        if not earlier:
+            return f"date({column}, ?)", [f"{last:+d} minutes"]
+        parts, params = [], []
+        for until, offset in earlier:
+            parts.append(f"WHEN {column} < ? THEN date({column}, ?)")
+            params += [to_db(until), f"{offset:+d} minutes"]
+        return f"(CASE {' '.join(parts)} ELSE date({column}, ?) END)", [
+            *params,
+            f"{last:+d} minutes",
         ]
-    return f"p(i, s, e, d0, d1, at) AS (VALUES {rows})", params
+
+    @property
+    def range(self) -> list[str]:
+        return [to_db(self.start), to_db(self.end)]
+
+
+def _by_day(rows: Sequence[sqlite3.Row]) -> dict[date, sqlite3.Row]:
+    return {date.fromisoformat(r["day"]): r for r in rows}
 
 
 def _scope(column: str, caseworker_id: int | None) -> tuple[str, list[Any]]:
@@ -122,121 +157,138 @@ def _scope(column: str, caseworker_id: int | None) -> tuple[str, list[Any]]:
     )
 
 
-async def _by_period(
-    conn: aiosqlite.Connection, sql: str, params: Sequence[Any]
-) -> dict[int, sqlite3.Row]:
-    rows = await conn.execute_fetchall(sql, params)
-    return {int(r["i"]): r for r in rows}
+async def _daily(
+    conn: aiosqlite.Connection,
+    zone: ZoneInfo,
+    first: date,
+    end: date,
+    caseworker_id: int | None,
+    directory: bool,
+) -> dict[date, Counter[str]]:
+    """Every count but active clients, per local day in [first, end)."""
+    local = LocalDay(zone, first, end)
+    days: dict[date, Counter[str]] = {}
+
+    def add(day: date, **values: int) -> None:
+        days.setdefault(day, Counter()).update(values)
+
+    day, day_params = local.sql("k.opens_at")
+    where, s_params = _scope("k.client_id", caseworker_id)
+    rows = await conn.execute_fetchall(
+        f"SELECT {day} AS day, count(*) AS due, "
+        "count(*) FILTER (WHERE k.status IN ('done', 'help')) AS answered FROM checkins k "
+        "WHERE k.opens_at >= ? AND k.opens_at < ? AND k.planned_at IS NOT NULL "
+        f"AND k.status IN ('done', 'help', 'missed'){where} GROUP BY 1",
+        [*day_params, *local.range, *s_params],
+    )
+    for d, r in _by_day(list(rows)).items():
+        add(d, checkins_due=r["due"], checkins_answered=r["answered"])
+
+    day, day_params = local.sql("a.starts_at")
+    where, s_params = (
+        ("", []) if caseworker_id is None else (" AND a.caseworker_id = ?", [caseworker_id])
+    )
+    rows = await conn.execute_fetchall(
+        f"SELECT {day} AS day, "
+        "count(*) FILTER (WHERE a.status = 'attended') AS attended, "
+        "count(*) FILTER (WHERE a.status = 'no_show') AS no_show, "
+        "count(*) FILTER (WHERE a.status = 'cancelled') AS cancelled FROM appointments a "
+        f"WHERE a.starts_at >= ? AND a.starts_at < ?{where} GROUP BY 1",
+        [*day_params, *local.range, *s_params],
+    )
+    for d, r in _by_day(list(rows)).items():
+        add(
+            d,
+            appointments_attended=r["attended"],
+            appointments_no_show=r["no_show"],
+            appointments_cancelled=r["cancelled"],
+        )
+
+    # Per broadcast first (its rows by primary key), then on the broadcast's day.
+    day, day_params = local.sql("coalesce(b.started_at, b.send_at)")
+    where, s_params = _scope("r.client_id", caseworker_id)
+    rows = await conn.execute_fetchall(
+        f"SELECT {day} AS day, count(*) AS recipients, "
+        "count(*) FILTER (WHERE r.status = 'sent') AS delivered, "
+        "count(*) FILTER (WHERE (r.status = 'skipped' AND r.error = 'unreachable') "
+        "OR (r.status = 'failed' AND (r.error LIKE 'forbidden:%' "
+        "OR r.error = 'chat_not_found'))) AS unreachable "
+        "FROM broadcasts b JOIN broadcast_recipients r ON r.broadcast_id = b.id "
+        "WHERE b.state <> 'draft' AND coalesce(b.started_at, b.send_at) >= ? "
+        f"AND coalesce(b.started_at, b.send_at) < ?{where} GROUP BY b.id",
+        [*day_params, *local.range, *s_params],
+    )
+    for r in rows:
+        add(
+            date.fromisoformat(r["day"]),
+            broadcasts=1,
+            broadcast_recipients=r["recipients"],
+            broadcast_delivered=r["delivered"],
+            broadcast_unreachable=r["unreachable"],
+        )
+
+    if directory:
+        rows = await conn.execute_fetchall(
+            "SELECT day, kind, count FROM dir_usage WHERE day >= ? AND day < ?",
+            (first.isoformat(), end.isoformat()),
+        )
+        for r in rows:
+            kind = "directory_searches" if r["kind"] == "search" else "directory_card_views"
+            add(date.fromisoformat(r["day"]), **{kind: r["count"]})
+    return days
+
+
+async def _active_at(
+    conn: aiosqlite.Connection, moments: Sequence[datetime], caseworker_id: int | None
+) -> list[int]:
+    """Active clients at each moment (one pass over the clients)."""
+    values = ", ".join("(?, ?)" for _ in moments)
+    where, s_params = (
+        ("", []) if caseworker_id is None else (" AND c.caseworker_id = ?", [caseworker_id])
+    )
+    rows = await conn.execute_fetchall(
+        f"WITH p(i, at) AS (VALUES {values}), "
+        "archived(id, at) AS (SELECT subject_id, max(at) FROM audit_log "
+        "WHERE action = 'client.archived' AND subject_id IS NOT NULL GROUP BY subject_id) "
+        "SELECT p.i, count(*) AS active FROM clients c CROSS JOIN p "
+        "LEFT JOIN archived a ON a.id = c.telegram_id "
+        "WHERE c.linked_at <= p.at AND (c.status = 'active' OR coalesce(a.at, c.linked_at) >= p.at)"
+        f"{where} GROUP BY p.i",
+        [x for i, m in enumerate(moments) for x in (i, to_db(m))] + s_params,
+    )
+    found = {int(r["i"]): int(r["active"]) for r in rows}
+    return [found.get(i, 0) for i in range(len(moments))]
 
 
 async def counts(
     db: Database,
     periods: Sequence[Period],
+    zone: ZoneInfo,
     now: datetime,
     *,
     caseworker_id: int | None,
     directory: bool,
 ) -> list[Counts]:
-    """One `Counts` per period, in order. `directory`: count directory use (programme-wide;
-    it belongs to nobody's caseload)."""
+    """One `Counts` per period, in order, its days local to `zone`. `directory`: count
+    directory use too (programme-wide: it belongs to nobody's caseload)."""
     if not periods:
         return []
-    cte, p_params = _periods_cte(periods, now)
-    first = to_db(min(p.start for p in periods))
-    last = to_db(max(p.end for p in periods))
+    first = min(p.first_day for p in periods)
+    end = max(p.end_day for p in periods)
     async with _reading(db) as conn:
-        where, s_params = _scope("k.client_id", caseworker_id)
-        # CROSS JOIN keeps the check-ins outside (one range scan on their opening), the few
-        # periods inside.
-        checkins = await _by_period(
-            conn,
-            f"WITH {cte} SELECT p.i, count(*) AS due, "
-            "count(*) FILTER (WHERE k.status IN ('done', 'help')) AS answered "
-            "FROM checkins k CROSS JOIN p "
-            "WHERE k.opens_at >= ? AND k.opens_at < ? AND k.opens_at >= p.s AND k.opens_at < p.e "
-            "AND k.planned_at IS NOT NULL AND k.status IN ('done', 'help', 'missed')"
-            f"{where} GROUP BY p.i",
-            [*p_params, first, last, *s_params],
+        days = await _daily(conn, zone, first, end, caseworker_id, directory)
+        active = await _active_at(
+            conn, [min(midnight(p.end_day, zone), now) for p in periods], caseworker_id
         )
-        if caseworker_id is None:
-            where, s_params = "", []
-        else:
-            where, s_params = " AND a.caseworker_id = ?", [caseworker_id]
-        appointments = await _by_period(
-            conn,
-            f"WITH {cte} SELECT p.i, "
-            "count(*) FILTER (WHERE a.status = 'attended') AS attended, "
-            "count(*) FILTER (WHERE a.status = 'no_show') AS no_show, "
-            "count(*) FILTER (WHERE a.status = 'cancelled') AS cancelled "
-            "FROM appointments a CROSS JOIN p "
-            "WHERE a.starts_at >= ? AND a.starts_at < ? AND a.starts_at >= p.s AND a.starts_at < p.e"
-            f"{where} GROUP BY p.i",
-            [*p_params, first, last, *s_params],
-        )
-        where, s_params = _scope("r.client_id", caseworker_id)
-        reach = await _by_period(
-            conn,
-            f"WITH {cte}, b AS (SELECT id, coalesce(started_at, send_at) AS at FROM broadcasts "
-            "WHERE state <> 'draft' AND coalesce(started_at, send_at) >= ? "
-            "AND coalesce(started_at, send_at) < ?) "
-            "SELECT p.i, count(DISTINCT b.id) AS broadcasts, count(*) AS recipients, "
-            "count(*) FILTER (WHERE r.status = 'sent') AS delivered, "
-            "count(*) FILTER (WHERE (r.status = 'skipped' AND r.error = 'unreachable') "
-            "OR (r.status = 'failed' AND (r.error LIKE 'forbidden:%' "
-            "OR r.error = 'chat_not_found'))) AS unreachable "
-            "FROM b CROSS JOIN p JOIN broadcast_recipients r ON r.broadcast_id = b.id "
-            f"WHERE b.at >= p.s AND b.at < p.e{where} GROUP BY p.i",
-            [*p_params, first, last, *s_params],
-        )
-        if caseworker_id is None:
-            where, s_params = "", []
-        else:
-            where, s_params = " AND c.caseworker_id = ?", [caseworker_id]
-        active = await _by_period(
-            conn,
-            f"WITH {cte}, archived(id, at) AS (SELECT subject_id, max(at) FROM audit_log "
-            "WHERE action = 'client.archived' AND subject_id IS NOT NULL GROUP BY subject_id) "
-            "SELECT p.i, count(*) AS active FROM clients c CROSS JOIN p "
-            "LEFT JOIN archived a ON a.id = c.telegram_id "
-            "WHERE c.linked_at <= p.at AND (c.status = 'active' "
-            "OR coalesce(a.at, c.linked_at) >= p.at)"
-            f"{where} GROUP BY p.i",
-            [*p_params, *s_params],
-        )
-        usage: dict[int, sqlite3.Row] = {}
-        if directory:
-            usage = await _by_period(
-                conn,
-                f"WITH {cte} SELECT p.i, "
-                "coalesce(sum(u.count) FILTER (WHERE u.kind = 'search'), 0) AS searches, "
-                "coalesce(sum(u.count) FILTER (WHERE u.kind = 'card'), 0) AS cards "
-                "FROM dir_usage u CROSS JOIN p WHERE u.day >= p.d0 AND u.day < p.d1 GROUP BY p.i",
-                p_params,
-            )
-    result: list[Counts] = []
-    for i in range(len(periods)):
-        k, a, r, c, u = (
-            checkins.get(i),
-            appointments.get(i),
-            reach.get(i),
-            active.get(i),
-            usage.get(i),
-        )
+    names = {f.name for f in fields(Counts)}
+    result = []
+    for period, clients in zip(periods, active, strict=True):
+        total: Counter[str] = Counter()
+        for day, values in days.items():
+            if period.first_day <= day < period.end_day:
+                total.update(values)
         result.append(
-            Counts(
-                checkins_due=k["due"] if k else 0,
-                checkins_answered=k["answered"] if k else 0,
-                appointments_attended=a["attended"] if a else 0,
-                appointments_no_show=a["no_show"] if a else 0,
-                appointments_cancelled=a["cancelled"] if a else 0,
-                broadcasts=r["broadcasts"] if r else 0,
-                broadcast_recipients=r["recipients"] if r else 0,
-                broadcast_delivered=r["delivered"] if r else 0,
-                broadcast_unreachable=r["unreachable"] if r else 0,
-                directory_searches=u["searches"] if u else 0,
-                directory_card_views=u["cards"] if u else 0,
-                active_clients=c["active"] if c else 0,
-            )
+            Counts(**{k: v for k, v in total.items() if k in names}, active_clients=clients)
         )
     return result
 

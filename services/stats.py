@@ -1,9 +1,9 @@
 """Programme statistics, shared by /stats and `python -m bot stats --csv`.
 
-The periods are local to a zone (the viewer's in the bot, TIMEZONE on the command line):
-the last 12 weeks, Monday 00:00 to Monday 00:00 (the current week is the last, still
+The periods are whole days local to a zone (the viewer's in the bot, TIMEZONE on the
+command line): the last 12 weeks, Monday to Monday (the current week is the last, still
 running), and the rolling windows "last 7 days" and "last 28 days" (today and the days
-before it, from local midnight to now). The counting is in `db/stats.py`.
+before it). The counting is in `db/stats.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from db import stats
@@ -39,36 +39,18 @@ class Stats:
     caseloads: list[Caseload] | None  # per caseworker: the whole programme's view only
 
 
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone)
-
-
 def week_periods(now: datetime, zone: ZoneInfo, weeks: int = WEEKS) -> list[Period]:
-    """The last `weeks` weeks (Monday to Monday, local time), oldest first."""
+    """The last `weeks` weeks (Monday to Monday, local days), oldest first."""
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday())
     starts = [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-    return [
-        Period(
-            start=local_midnight(start, zone),
-            end=local_midnight(start + timedelta(weeks=1), zone),
-            first_day=start,
-            end_day=start + timedelta(weeks=1),
-        )
-        for start in starts
-    ]
+    return [Period(start, start + timedelta(weeks=1)) for start in starts]
 
 
 def window_period(now: datetime, zone: ZoneInfo, days: int) -> Period:
-    """Today and the `days - 1` days before it, up to now."""
+    """Today and the `days - 1` days before it."""
     today = now.astimezone(zone).date()
-    first = today - timedelta(days=days - 1)
-    return Period(
-        start=local_midnight(first, zone),
-        end=now,
-        first_day=first,
-        end_day=today + timedelta(days=1),
-    )
+    return Period(today - timedelta(days=days - 1), today + timedelta(days=1))
 
 
 async def collect(
@@ -79,7 +61,7 @@ async def collect(
     weeks = week_periods(now, zone)
     windows = [window_period(now, zone, days) for days in WINDOWS]
     counted = await stats.counts(
-        db, [*weeks, *windows], now, caseworker_id=caseworker_id, directory=programme
+        db, [*weeks, *windows], zone, now, caseworker_id=caseworker_id, directory=programme
     )
     return Stats(
         caseworker_id=caseworker_id,

@@ -10,5 +10,7 @@ CREATE TABLE dir_usage (
     PRIMARY KEY (day, kind)
 ) WITHOUT ROWID;
 
--- Weekly figures read check-ins by when their window opened, for the whole programme too.
-CREATE INDEX checkins_by_opening ON checkins (opens_at);
+-- Weekly figures read planned check-ins by when their window opened, for the whole
+-- programme too: the index holds every column they read (no visit to the table's rows).
+CREATE INDEX checkins_by_opening ON checkins (opens_at, status, client_id)
+    WHERE planned_at IS NOT NULL;

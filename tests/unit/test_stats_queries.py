@@ -314,3 +314,27 @@ async def test_csv_has_the_weeks_the_windows_and_the_totals_without_names(db: Da
         (str(CW_A), "2", "1"),
         (str(CW_B), "1", "0"),
     ]
+
+
+async def test_days_follow_daylight_saving_time_in_zones_that_have_it(db: Database) -> None:
+    berlin = ZoneInfo("Europe/Berlin")  # +1 in winter, +2 in summer (last Sunday of March)
+    await add_staff(db, CW_A, "Айгүл")
+    await add_client(db, 1, CW_A, NOW - timedelta(days=400))
+    now = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+    # 00:30 local on each side of the change (29 March 2026): still a Sunday, then Monday.
+    sunday = datetime(2026, 3, 29, 0, 30, tzinfo=berlin)  # 23:30 UTC the day before
+    monday = datetime(2026, 3, 30, 0, 30, tzinfo=berlin)  # 22:30 UTC on Sunday
+    assert sunday.utcoffset() == timedelta(hours=1)
+    assert monday.utcoffset() == timedelta(hours=2)
+    await add_checkin(db, 1, sunday.astimezone(UTC), "done")
+    await add_checkin(db, 1, monday.astimezone(UTC), "missed")
+    result = await stats.collect(db, caseworker_id=None, zone=berlin, now=now)
+    assert result.weeks[-1].start == date(2026, 3, 30)
+    assert (result.weeks[-1].counts.checkins_due, result.weeks[-1].counts.checkins_answered) == (
+        1,
+        0,
+    )
+    assert (result.weeks[-2].counts.checkins_due, result.weeks[-2].counts.checkins_answered) == (
+        1,
+        1,
+    )
