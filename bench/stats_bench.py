@@ -217,8 +217,10 @@ async def main() -> None:
                 started = rss_mb(process.pid)
                 timings = [await one_request(admin, api)]
                 after_first = rss_mb(process.pid)
+                trace = [after_first]
                 for _ in range(args.requests - 1):
                     timings.append(await one_request(admin, api))
+                    trace.append(rss_mb(process.pid))
                 after_all = rss_mb(process.pid)
                 peak = rss_mb(process.pid, "VmHWM")
             finally:
@@ -236,6 +238,7 @@ async def main() -> None:
         f"/stats, {after_all:.1f} MB after the last ({after_all - started:+.1f} MB); "
         f"peak {peak:.1f} MB"
     )
+    print("  bot RSS after each request (MB): " + " ".join(f"{m:.0f}" for m in trace))
     print(f"  one chart child process: peak RSS {child_peak:.1f} MB (gone when it exits)")
     print(f"  measured at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on a shared machine")
 
