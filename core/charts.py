@@ -71,16 +71,20 @@ class ChartRenderer:
         data = json.dumps(spec, ensure_ascii=False).encode()
         async with self._slots:
             if self.config_dir is not None:
-                self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *WORKER_ARGS,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-                env=_child_env(self.config_dir),
-                cwd=ROOT,
-            )
+                with contextlib.suppress(OSError):  # without it, matplotlib uses a temporary one
+                    self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    *WORKER_ARGS,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
+                    env=_child_env(self.config_dir),
+                    cwd=ROOT,
+                )
+            except OSError as exc:  # no memory or processes left for a child, say
+                raise ChartError(f"cannot start the chart process: {exc.strerror}") from None
             try:
                 out, _ = await asyncio.wait_for(process.communicate(data), self.timeout)
             except TimeoutError:
