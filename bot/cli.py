@@ -13,6 +13,7 @@ python -m bot admin erase-user TELEGRAM_ID [--yes]
 python -m bot directory import FILE.csv [--skip-invalid]
 python -m bot directory export FILE.csv
 python -m bot directory load-starter | load-demo | remove-demo
+python -m bot stats --csv FILE [--caseworker TELEGRAM_ID]
 
 Use cases it shares with the bot come from services/ (never from handlers/): what a
 command stores for the bot to send (notices) waits for the running bot's engine.
@@ -26,6 +27,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -36,6 +38,7 @@ from bot.single_instance import InstanceLockError
 from db import clients, privacy, users
 from db.backup import BackupError, backup_database
 from db.clients import LinkError
+from db.clock import utcnow
 from db.database import PRIVATE_FILE, Database, DatabaseFileError
 from db.directory_csv import Parsed
 from db.directory_import import (
@@ -51,6 +54,7 @@ from db.directory_import import (
 )
 from db.migrate import SchemaTooNewError, migrate
 from db.staff import StaffError, add_caseworker, remove_caseworker, sync_admins
+from services import stats
 
 EXIT_USAGE = 2
 # Everything this process creates (database, backups, exports, lock) holds or guards
@@ -125,7 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     directory.add_parser("load-starter", help="(re)load the national starter entries")
     directory.add_parser("load-demo", help="load demo entries for Aktobe region / Mugalzhar")
     directory.add_parser("remove-demo", help="delete every demo entry")
+    _add_stats_parser(sub)
     return parser
+
+
+def _add_stats_parser(sub: Any) -> None:
+    stats = sub.add_parser(
+        "stats", help="programme statistics: the last 12 weeks and totals, ids and counts only"
+    )
+    stats.add_argument("--csv", type=Path, required=True, help="the CSV file to write (0600)")
+    stats.add_argument(
+        "--caseworker", type=int, help="only this caseworker's clients (default: everyone)"
+    )
 
 
 async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
@@ -368,6 +383,28 @@ def _directory_action(args: argparse.Namespace) -> Callable[[Database], Awaitabl
     return _remove_demo
 
 
+def _stats(
+    settings: Settings, path: Path, caseworker_id: int | None
+) -> Callable[[Database], Awaitable[int]]:
+    """The same figures as /stats, in the programme's zone (TIMEZONE), to a CSV file."""
+
+    async def work(db: Database) -> int:
+        result = await stats.collect(
+            db, caseworker_id=caseworker_id, zone=settings.zone, now=utcnow()
+        )
+        text = stats.csv_text(result)
+        try:
+            await asyncio.to_thread(_write_private, path, text)
+        except OSError as exc:
+            print(f"Error: cannot write {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+        rows = text.count("\n") - 1
+        print(f"Wrote {rows} rows of statistics to {path} (weeks from {result.weeks[0].start}).")
+        return 0
+
+    return work
+
+
 def _secrets(settings: Settings) -> list[str]:
     found = [settings.bot_token, settings.webhook_secret]
     return [secret.get_secret_value() for secret in found if secret is not None]
@@ -407,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db_command(args, settings)
         if args.command == "directory":
             return asyncio.run(_with_db(settings, _directory_action(args)))
+        if args.command == "stats":
+            return asyncio.run(_with_db(settings, _stats(settings, args.csv, args.caseworker)))
         return asyncio.run(_with_db(settings, _admin_action(args, settings)))
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)

@@ -63,6 +63,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("hours", N_("My working hours and reception"), CASEWORKERS),
     CommandSpec("broadcast", N_("Send a message to many clients"), STAFF),
     CommandSpec("broadcasts", N_("My broadcasts: progress, cancel"), STAFF),
+    CommandSpec("stats", N_("Statistics: figures and a 12-week chart"), STAFF),
     CommandSpec("staff", N_("Staff and reassignment"), ADMINS),
     CommandSpec("reports", N_("Problem reports on the directory"), ADMINS),
     CommandSpec("directory", N_("The directory: numbers, CSV export and import"), ADMINS),

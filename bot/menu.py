@@ -31,6 +31,7 @@ class Label:
     HELP = N_("❓ How to use")
     PRIVACY = N_("🔒 Privacy")
     STAFF = N_("👥 Staff")
+    STATS = N_("📊 Statistics")
 
 
 # Labels earlier versions drew: a keyboard already on someone's phone still sends them.
@@ -62,8 +63,8 @@ _LAYOUT: tuple[tuple[tuple[str, Callable[[User], bool]], ...], ...] = (
     ((Label.CHECKIN, _linked_client), (Label.HELP_NOW, _linked_client)),
     ((Label.MESSAGE_OFFICER, _linked_client), (Label.APPOINTMENTS, _linked_client)),
     ((Label.CASELOAD, _caseworker), (Label.TODAY, _caseworker)),
-    ((Label.INVITE, _caseworker),),
-    ((Label.STAFF, _admin),),
+    ((Label.INVITE, _caseworker), (Label.STATS, _caseworker)),
+    ((Label.STAFF, _admin), (Label.STATS, _admin)),
     ((Label.HELP, _everyone), (Label.LANGUAGE, _everyone), (Label.PRIVACY, _everyone)),
 )
 

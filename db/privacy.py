@@ -227,6 +227,7 @@ NOT_PERSONAL = frozenset(
         "dir_schedule",
         "dir_meta",
         "inbox_offset",  # one number: the last update id fetched
+        "dir_usage",  # directory searches and card views per day: counts only
     }
 )
 NOT_PERSONAL_PREFIXES = ("sqlite_", "dir_fts")

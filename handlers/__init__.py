@@ -39,6 +39,7 @@ from handlers import (
     privacy,
     staff,
     start,
+    stats,
 )
 from handlers.checkins import client as checkins_client
 from handlers.checkins import staff as checkins_staff
@@ -76,6 +77,7 @@ def feature_routers() -> list[Router]:
             restrict(checkins_staff.create_router(), caseworkers),
             restrict(appointments.create_staff_router(), caseworkers),
             broadcast.create_router(),  # caseworkers and administrators
+            stats.create_router(),  # caseworkers (their own clients) and administrators
             # Admins only: before the public directory router.
             restrict(directory_admin.create_router(), admins_only()),
         ),

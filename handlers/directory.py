@@ -37,6 +37,7 @@ from bot.i18n import N_, translations_of
 from bot.menu import Label, MenuButton, main_menu
 from db import directory, users
 from db import directory_reports as reports
+from db import stats as usage
 from db.clock import utcnow
 from db.database import Database
 from db.directory import Entry
@@ -112,6 +113,11 @@ def is_admin(user: User) -> bool:
     return user.role is Role.ADMIN
 
 
+async def count_use(db: Database, kind: str, settings: Settings) -> None:
+    """One more search or card view today (for /stats): a count per day, nothing else."""
+    await usage.count_directory_use(db, kind, utcnow().astimezone(settings.zone).date())
+
+
 async def leave_directory_state(state: FSMContext) -> None:
     if await state.get_state() in {s.state for s in Directory.__all_states__}:
         await state.set_state(None)
@@ -133,12 +139,13 @@ async def open_directory(
     i18n: I18n,
     state: FSMContext,
     searches: SearchMemory,
+    settings: Settings,
     command: CommandObject | None = None,
 ) -> None:
     await leave_directory_state(state)
     words = (command.args or "").strip() if command is not None else ""
     if words:
-        await run_search(message, words, user, db, i18n, state, searches)
+        await run_search(message, words, user, db, i18n, state, searches, settings)
         return
     text, markup = await home(db, user, i18n.current_locale)
     await message.answer(text, reply_markup=markup)
@@ -255,6 +262,7 @@ async def show_card(
         entry_gone(callback_answer)
         return
     await send_card(bot, query.from_user.id, entry, user, settings, i18n.current_locale)
+    await count_use(db, usage.CARD, settings)
 
 
 # -- word search -----------------------------------------------------------------------------
@@ -351,6 +359,7 @@ async def run_search(
     i18n: I18n,
     state: FSMContext,
     searches: SearchMemory,
+    settings: Settings,
 ) -> None:
     query_text = clean_query(text)
     if not query_text:  # only spaces or invisible characters: nothing to search for yet
@@ -361,6 +370,7 @@ async def run_search(
     seq = searches.remember(user.telegram_id, query_text)
     reply, markup = await search_screen(db, user, query_text, seq, 0, i18n.current_locale)
     await message.answer(reply, reply_markup=markup)
+    await count_use(db, usage.SEARCH, settings)
 
 
 async def search_text(
@@ -370,8 +380,9 @@ async def search_text(
     i18n: I18n,
     state: FSMContext,
     searches: SearchMemory,
+    settings: Settings,
 ) -> None:
-    await run_search(message, message.text or "", user, db, i18n, state, searches)
+    await run_search(message, message.text or "", user, db, i18n, state, searches, settings)
 
 
 async def search_page(
@@ -435,7 +446,7 @@ async def ask_location(
 
 
 async def got_location(
-    message: Message, user: User, db: Database, i18n: I18n, state: FSMContext
+    message: Message, user: User, db: Database, i18n: I18n, state: FSMContext, settings: Settings
 ) -> None:
     assert message.location is not None
     category = None
@@ -464,6 +475,7 @@ async def got_location(
         [(item, distances[item.id]) for item in items], category, i18n.current_locale
     )
     await message.answer(text, reply_markup=markup)
+    await count_use(db, usage.SEARCH, settings)
 
 
 async def back_to_menu(message: Message, user: User, state: FSMContext) -> None:

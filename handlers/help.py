@@ -64,6 +64,11 @@ def help_text(user: User) -> str:
             "/broadcast: one message to many clients at once, each in their language\n"
             "/broadcasts: past and running broadcasts, their figures; cancel one"
         )
+        intro += "\n" + (
+            _("/stats: the programme in figures and a 12-week chart")
+            if user.role is Role.ADMIN
+            else _("/stats: your clients in figures and a 12-week chart")
+        )
     if user.role is Role.ADMIN:
         services += "\n" + _(
             "/directory: the directory in numbers and CSV export; send a CSV file to import\n"
