@@ -55,6 +55,7 @@ BOT_USERNAME = "jana_jol_demo_bot"
 ADMIN_ID = 700_000_001
 CASEWORKER_ID = 700_000_002
 CLIENT_IDS = (700_000_101, 700_000_102)
+INVITED_ID = 700_000_103
 CASEWORKER_NAME = "Айгүл Серікқызы"
 # (Telegram id, first name, last name, Telegram language, page title, phone for the contact button)
 PEOPLE = (
@@ -62,9 +63,13 @@ PEOPLE = (
     (CLIENT_IDS[0], "Арман", None, "kk", "Client", "+77010000101"),
     (CLIENT_IDS[1], "Мадина", None, "ru", "Client", "+77010000102"),
     (ADMIN_ID, "Дана", None, "en", "Administrator", "+77010000001"),
+    # Has the pending invitation below but has not opened it: click its link in the
+    # caseworker's chat and open it as Ерлан to walk through joining.
+    (INVITED_ID, "Ерлан", None, "kk", "Invited, not joined", "+77010000103"),
 )
-PENDING_LABEL = "Ерлан"  # an invitation nobody has used yet: «📋 My invitations» shows it
+PENDING_LABEL = "Ерлан"
 SECOND_CLIENT_CHECKIN = time(10, 0)
+DEMO_ZONE = "Asia/Almaty"  # the bot's TIMEZONE here, and the page's clock
 
 
 class PortError(Exception):
@@ -167,14 +172,14 @@ async def running_demo(folder: Path, *, port: int = 0) -> AsyncIterator[Demo]:
     for user_id, first, last, language, title, phone in PEOPLE:
         api.user(user_id, first_name=first, last_name=last, language_code=language)
         personas.append(Persona(user_id, title, phone))
-    playground = Playground(api, personas)
+    playground = Playground(api, personas, time_zone=DEMO_ZONE)
     try:
         url = await playground.start(port)  # first: a port in use fails before any work
     except OSError as exc:
         raise PortError(f"cannot serve the page on 127.0.0.1:{port}: {exc.strerror}") from None
     try:
         await api.start()
-        settings = demo_settings(api, folder)
+        settings = demo_settings(api, folder, timezone=DEMO_ZONE)
         await seed_database(settings)
         with single_instance(settings.database_path):
             await check_database(settings.database_path)

@@ -160,9 +160,17 @@ class Playground:
     """The chat page for ``personas`` (users of ``api``, created with ``api.user(...)`` first)."""
 
     def __init__(
-        self, api: FakeBotAPI, personas: Sequence[Persona], *, long_poll: float = 25.0
+        self,
+        api: FakeBotAPI,
+        personas: Sequence[Persona],
+        *,
+        time_zone: str | None = None,
+        long_poll: float = 25.0,
     ) -> None:
         self.api = api
+        # The zone the page shows message times in (the bot's, so they match its texts);
+        # None: the browser's own, as a Telegram client does.
+        self.time_zone = time_zone
         self.personas = {p.user_id: p for p in personas}
         missing = [p for p in self.personas if p not in api.state.users]
         if missing:
@@ -235,6 +243,7 @@ class Playground:
                 "name": str(state.bot_user.get("first_name", "")),
                 "username": str(state.bot_user.get("username", "")),
             },
+            "time_zone": self.time_zone,
             "personas": [self._persona_json(p) for p in self.personas.values()],
             "chat": {
                 "persona": persona_id,

@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 from db.clock import utcnow
-from devtools.demo import ADMIN_ID, CASEWORKER_ID, CLIENT_IDS, Demo, running_demo
+from devtools.demo import ADMIN_ID, CASEWORKER_ID, CLIENT_IDS, INVITED_ID, Demo, running_demo
 from emulator import TINY_PNG
 from tests.processes import ROOT, bot_env
 
@@ -102,6 +102,7 @@ async def test_it_comes_seeded_with_people_invitations_and_menus(
         (ARMAN, "Client"),
         (MADINA, "Client"),
         (ADMIN_ID, "Administrator"),
+        (INVITED_ID, "Invited, not joined"),
     ]
     # Three invitations made through /invite (QR codes as photos); two accepted, and the
     # caseworker was told of each, in the language picked in the bot.
@@ -118,6 +119,7 @@ async def test_it_comes_seeded_with_people_invitations_and_menus(
     assert consent["buttons"] == []
     assert any(e["type"] == "bold" for e in consent["entities"])
     assert "<b>" not in consent["text"]
+    assert arman["time_zone"] == "Asia/Almaty"  # the page's clock is the bot's
     # Each chat's command menu, as Telegram resolves it: role and language.
     menus = {
         who: [c["command"] for c in (await page.state(who))["chat"]["commands"]]
@@ -290,7 +292,7 @@ async def test_the_launcher_serves_on_the_given_port_and_cleans_up_on_sigterm(
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{port}/api/personas") as response,
         ):
-            assert len(await response.json()) == 4
+            assert len(await response.json()) == 5
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(60):
             assert await process.wait() == 0

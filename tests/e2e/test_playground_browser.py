@@ -118,7 +118,18 @@ async def test_a_newcomer_tries_the_bot_in_the_browser(demo: Demo, page: Page) -
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "playground.png"))
-    # Back to the caseworker: what the client did shows there too.
+
+    # The caseworker's pending invitation: its link opens the bot as another persona, who
+    # joins through the consent screen; the caseworker is told.
     await page.locator(".persona", has_text="Caseworker").click()
     await expect(page.locator(".persona.active")).to_contain_text("Caseworker")
+    await page.locator(".message.incoming a[href*='?start=']").last.click()
+    await page.locator("#open-as .command-item", has_text="Ерлан").click()
+    await expect(page.locator(".persona.active")).to_contain_text("Ерлан")
+    consent = page.locator(".message.incoming").last
+    await expect(consent).to_contain_text("Айгүл Серікқызы")
+    await consent.locator(".inline-button").first.click()  # ✅ I agree, in Kazakh
+    await expect(page.locator(".message.incoming").last).to_contain_text("Рақмет")
+    await page.locator(".persona", has_text="Caseworker").click()
+    await expect(page.locator(".message.incoming").last).to_contain_text("Ерлан")
     await page.screenshot(path=str(ARTIFACTS / "playground-caseworker.png"))

@@ -23,14 +23,14 @@ function el(tag, props = {}, ...children) {
 
 // ---- talking to the emulator ------------------------------------------------------------
 
-async function act(action, body) {
+async function act(action, body, persona = view.persona) {
   const options = { method: "POST", headers: { "X-Playground": "1" } };
   if (body instanceof FormData) options.body = body;
   else {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body || {});
   }
-  const response = await fetch(`/api/personas/${view.persona}/${action}`, options);
+  const response = await fetch(`/api/personas/${persona}/${action}`, options);
   if (!response.ok) toast(await response.text(), false);
 }
 
@@ -165,7 +165,38 @@ function plain(parent, text) {
 }
 
 function link(href, label) {
-  return el("a", { href, target: "_blank", rel: "noopener noreferrer", text: label });
+  const node = el("a", { href, target: "_blank", rel: "noopener noreferrer", text: label });
+  const payload = startPayload(href);
+  if (payload !== null) {
+    // A link to this bot with ?start=: Telegram opens the chat and sends /start PAYLOAD.
+    node.addEventListener("click", (event) => { event.preventDefault(); chooseOpener(payload); });
+  }
+  return node;
+}
+
+function startPayload(href) {
+  const match = /^https:\/\/t\.me\/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$/.exec(href);
+  const username = view.data ? view.data.bot.username.toLowerCase() : "";
+  return match && match[1].toLowerCase() === username ? match[2] : null;
+}
+
+function chooseOpener(payload) {
+  const box = document.getElementById("open-as");
+  const others = view.data.personas.filter((p) => p.id !== view.persona);
+  box.replaceChildren(
+    el("div", { class: "popover-title", text: "Open this link as…" }),
+    ...others.map((p) =>
+      el("button", {
+        class: "command-item",
+        onclick: () => {
+          hidePopovers();
+          switchTo(p.id);
+          act("send", { text: `/start ${payload}` }, p.id);
+        },
+      }, el("b", { text: p.name }), el("span", { text: p.title })),
+    ),
+  );
+  showPopover("open-as");
 }
 
 function entityNode(entity) {
@@ -249,7 +280,9 @@ function messageNode(message) {
   const media = mediaNode(message);
   if (media) bubble.append(media);
   if (message.text) bubble.append(el("div", { class: "text" }, formatted(message.text, message.entities)));
-  const time = new Date(message.date * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const time = new Date(message.date * 1000).toLocaleTimeString([], {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: view.data.time_zone || undefined,
+  });
   bubble.append(el("div", { class: "meta", text: (message.edited ? "edited " : "") + time }));
   const row = el("div", {
     class: "message " + (message.from_bot ? "incoming" : "outgoing"),
