@@ -180,6 +180,24 @@ async def test_acting_through_the_page(demo: Demo, page: PageClient) -> None:
     )
     assert admin["chat"]["reply_keyboard"] is not None
 
+    # A document the bot sends (the directory's CSV export) comes as a download.
+    assert await page.act(ADMIN_ID, "send", {"text": "/directory"}) == 202
+    admin = await page.wait(ADMIN_ID, lambda s: "Export" in str(s["chat"]["messages"][-1]))
+    message_id, export = button_data(admin, "⬇️ Export CSV")
+    assert await page.act(ADMIN_ID, "press", {"message_id": message_id, "data": export}) == 202
+
+    def exported(snapshot: Snapshot) -> bool:
+        return any(m["kind"] == "document" for m in bot_messages(snapshot))
+
+    admin = await page.wait(ADMIN_ID, exported)
+    [csv_file] = [m["file"] for m in bot_messages(admin) if m["kind"] == "document"]
+    assert csv_file["name"].endswith(".csv")
+    assert not csv_file["image"]
+    async with page.session.get(f"{page.url}/api/files/{csv_file['id']}") as response:
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert response.content_type == "application/octet-stream"  # never shown in the page
+        assert b"organization_id" in await response.read()
+
     # An administrator sends a directory CSV as a document: the bot answers with its check.
     form = aiohttp.FormData()
     form.add_field("file", b"id;name_en\n", filename="services.csv", content_type="text/csv")
@@ -189,7 +207,9 @@ async def test_acting_through_the_page(demo: Demo, page: PageClient) -> None:
         assert response.status == 202
     before = len(bot_messages(admin))
     admin = await page.wait(ADMIN_ID, lambda s: len(bot_messages(s)) > before)
-    [upload] = [m for m in admin["chat"]["messages"] if m["kind"] == "document"]
+    [upload] = [
+        m for m in admin["chat"]["messages"] if m["kind"] == "document" and not m["from_bot"]
+    ]
     assert upload["file"]["name"] == "services.csv"
     assert not upload["from_bot"]
 
