@@ -215,23 +215,27 @@ async def _until_polling(api: FakeBotAPI, polling: asyncio.Task[None], since: in
 
 
 async def serve(port: int) -> None:
+    # Ctrl+C or SIGTERM from the start: during start-up it lets seeding finish (a few
+    # seconds), then stops, so no database work is cut off under its deleted folder.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     with tempfile.TemporaryDirectory(prefix="jana-jol-demo-") as folder:  # 0700
         print("Starting the bot against the emulator and seeding the demo…", flush=True)
         async with running_demo(Path(folder), port=port) as demo:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            zone = demo.app.settings.zone
-            print(
-                f"\n  Jańa Jol playground: {demo.url}\n\n"
-                "  Act as the caseworker, two clients or the administrator (buttons on the left),\n"
-                "  each in Kazakh, Russian or English. Арман's first check-in reminder comes at "
-                f"{demo.first_reminder.astimezone(zone):%H:%M} ({zone.key}).\n"
-                "  Nothing leaves this machine. Ctrl+C stops it and deletes the demo data.\n",
-                flush=True,
-            )
-            await stop.wait()
+            if not stop.is_set():
+                zone = demo.app.settings.zone
+                reminder = demo.first_reminder.astimezone(zone)
+                print(
+                    f"\n  Jańa Jol playground: {demo.url}\n\n"
+                    "  Act as the caseworker, two clients, the administrator or a person with an\n"
+                    "  invitation (on the left), each in Kazakh, Russian or English. Арман's first\n"
+                    f"  check-in reminder comes at {reminder:%H:%M} ({zone.key}), within a minute.\n"
+                    "  Nothing leaves this machine. Ctrl+C stops it and deletes the demo data.\n",
+                    flush=True,
+                )
+                await stop.wait()
             print("Stopping…", flush=True)
 
 

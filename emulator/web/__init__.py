@@ -19,9 +19,10 @@ static/: no build step.
     GET  /api/files/FILE_ID                  a file of a chat (documents as downloads)
 
 Actions return at once (202); the bot's reaction shows up in the next state. Served on
-loopback only; every POST must carry the X-Playground header, which a web page of another
-origin cannot add without a CORS preflight (never granted here), so no other site open in
-the same browser can act as a persona.
+loopback only, and only to requests addressed to a loopback name (no DNS rebinding);
+every POST must carry the X-Playground header, which a web page of another origin cannot
+add without a CORS preflight (never granted here), so no other site open in the same
+browser can act as a persona.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ _IMAGES = (
     (b"GIF8", "image/gif"),
 )
 _SAFE_URL = ("http://", "https://", "tg://")
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,18 @@ def _image_type(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return next((mime for magic, mime in _IMAGES if data.startswith(magic)), None)
+
+
+@web.middleware
+async def _loopback_host_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Refuses a request addressed to another name (DNS rebinding: a site whose name
+    points at 127.0.0.1 would otherwise be "same origin" and could add our header)."""
+    host = request.url.host  # from the Host header, without the port
+    if host not in _LOOPBACK_NAMES:
+        raise web.HTTPMisdirectedRequest(text="the playground answers on 127.0.0.1 only")
+    return await handler(request)
 
 
 def _number(value: object) -> float | None:
@@ -186,7 +200,9 @@ class Playground:
     # -- lifecycle -----------------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_UPLOAD + 64 * 1024)
+        app = web.Application(
+            client_max_size=MAX_UPLOAD + 64 * 1024, middlewares=[_loopback_host_only]
+        )
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC, follow_symlinks=False)
         app.router.add_get("/api/personas", self._personas)

@@ -255,6 +255,16 @@ async def test_files_and_refusals(demo: Demo, page: PageClient) -> None:
         f"{page.url}/api/personas/{ARMAN}/send", data="text=hi"
     ) as response:
         assert response.status == 403
+    # Nor a site whose name was made to point at 127.0.0.1 (DNS rebinding).
+    rebound = {"Host": "evil.example:8080", "X-Playground": "1"}
+    async with page.session.post(
+        f"{page.url}/api/personas/{ARMAN}/send", json={"text": "hi"}, headers=rebound
+    ) as response:
+        assert response.status == 421
+    async with page.session.get(
+        f"{page.url}/api/state", params={"persona": str(ARMAN)}, headers=rebound
+    ) as response:
+        assert response.status == 421
     assert await page.act(123, "send", {"text": "hi"}) == 404
     assert await page.act(ARMAN, "language", {"language_code": "de"}) == 400
     assert await page.act(ARMAN, "send", {"text": "  "}) == 400

@@ -75,6 +75,8 @@ async def test_a_newcomer_tries_the_bot_in_the_browser(demo: Demo, page: Page) -
     # The caseworker's chat opens first, with the seeded invitations and their QR codes.
     await expect(page.locator(".persona.active")).to_contain_text("Caseworker")
     await expect(page.locator(".message.incoming img").first).to_be_visible()
+    qr_download = page.locator(".message.incoming .photo a[download]").first
+    await expect(qr_download).to_have_attribute("download", "invitation.png")
 
     # The administrator has never written: pick Russian as their Telegram language, /start,
     # then choose English in the bot's own picker, which wins from then on.

@@ -226,7 +226,12 @@ function mediaNode(message) {
   if (message.kind === "sticker") return el("div", { class: "sticker", text: message.emoji || "🖼" });
   if (file && file.image) {
     const src = `/api/files/${encodeURIComponent(file.id)}`;
-    return el("a", { href: src, target: "_blank", class: "photo" }, el("img", { src, alt: "photo" }));
+    return el(
+      "div",
+      { class: "photo" },
+      el("a", { href: src, target: "_blank" }, el("img", { src, alt: "photo" })),
+      el("a", { class: "save", href: `${src}?download=1`, download: file.name, text: `⬇ ${file.name}` }),
+    );
   }
   if (file) {
     const icon = message.kind === "voice" ? "🎤" : "📄";
