@@ -100,6 +100,8 @@ async def test_a_newcomer_tries_the_bot_in_the_browser(demo: Demo, page: Page) -
     await page.locator("#location-form").get_by_role("button", name="Send location").click()
     await expect(page.locator(".message.outgoing .pin").last).to_contain_text("49.46690, 57.41610")
     await expect(page.locator(".message.incoming").last).to_contain_text("Nearest to you")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "playground-admin.png"))
 
     # Typed text, as any person would send it.
     await page.locator("#text").fill("/help")
@@ -118,7 +120,6 @@ async def test_a_newcomer_tries_the_bot_in_the_browser(demo: Demo, page: Page) -
     await expect(page.locator(".message.outgoing").last).to_contain_text("✅ Белгі қою")
     await expect(page.locator(".message.incoming").last).not_to_contain_text("Рақмет. Енді")
 
-    ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "playground.png"))
 
     # The caseworker's pending invitation: its link opens the bot as another persona, who
