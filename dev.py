@@ -2,6 +2,7 @@
 """One entry point for a fresh machine that has only python3.
 
     python3 dev.py run      # set up .venv-run if needed, then run the bot (python -m bot)
+    python3 dev.py demo     # the bot on this machine, no Telegram: a chat page on 127.0.0.1:8080
     python3 dev.py test     # set up .venv if needed, then lint, type-check, check imports, test
     python3 dev.py i18n     # re-extract strings and update the kk/ru/en catalogs
     python3 dev.py lock     # regenerate requirements.lock and requirements-dev.lock
@@ -74,9 +75,39 @@ def _run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None)
         sys.exit(result.returncode)
 
 
+# Exit status 3 when no BOT_TOKEN is configured (environment or .env); a malformed setting
+# passes here, and the bot itself names it.
+_TOKEN_CHECK = """
+import sys
+from bot.config import ConfigError, load_settings
+try:
+    sys.exit(0 if load_settings().bot_token is not None else 3)
+except ConfigError:
+    sys.exit(0)
+"""
+NO_TOKEN_HINT = """\
+  How to get one: README.md, section "Getting a token".
+  Or try the bot on this machine first, without Telegram: python3 dev.py demo"""
+
+
 def cmd_run(extra: list[str]) -> None:
     python = RUN.ensure()
+    starts_bot = not extra or extra[0] == "run"  # not one of the command-line tools
+    if starts_bot and subprocess.run([python, "-c", _TOKEN_CHECK]).returncode == 3:
+        # The bot's own one-line error and status, then where to go from here.
+        status = subprocess.run([python, "-m", "bot", *extra]).returncode
+        print(NO_TOKEN_HINT, file=sys.stderr)
+        sys.exit(status)
     os.execv(python, [str(python), "-m", "bot", *extra])
+
+
+def cmd_demo(extra: list[str]) -> None:
+    """The real bot against the emulator, with its chat page (devtools/demo.py)."""
+    python = RUN.ensure()
+    # emulator/ and devtools/ are not part of the installed project: found from here.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = os.environ | {"PYTHONPATH": path}
+    os.execve(python, [str(python), "-m", "devtools.demo", *extra], env)
 
 
 def cmd_test(extra: list[str]) -> None:
@@ -121,7 +152,7 @@ def cmd_lock(extra: list[str]) -> None:
     print(f"dev.py: wrote {RUN_LOCK} and {DEV_LOCK}; commit both")
 
 
-COMMANDS = {"run": cmd_run, "test": cmd_test, "i18n": cmd_i18n, "lock": cmd_lock}
+COMMANDS = {"run": cmd_run, "demo": cmd_demo, "test": cmd_test, "i18n": cmd_i18n, "lock": cmd_lock}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

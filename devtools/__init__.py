@@ -1,0 +1,1 @@
+"""Tools for developers and newcomers, never imported by the bot: the local playground."""
