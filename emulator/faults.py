@@ -77,7 +77,9 @@ class Faults:
         html: bool = False,
     ) -> Outage:
         """Every call of ``methods`` (default: all) gets ``status`` until the outage ends."""
-        return self._begin(Outage("status", self._names(methods), status=status, html=html), seconds)
+        return self._begin(
+            Outage("status", self._names(methods), status=status, html=html), seconds
+        )
 
     def hang(self, *, methods: Iterable[str] | None = None, seconds: float | None = None) -> Outage:
         """Calls of ``methods`` (default: all) get no answer until the outage ends."""

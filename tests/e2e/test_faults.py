@@ -73,7 +73,7 @@ async def clients_of(app: BotUnderTest, officer_id: int, ids: list[int]) -> None
 
 
 async def through_a_minute(
-    app: BotUnderTest, traveller: time_machine.Coordinates, start: datetime
+    app: BotUnderTest, traveller: time_machine.Traveller, start: datetime
 ) -> None:
     """The engine's passes through a minute of its time: each retry due in it fails again."""
     for offset in (0, 5, 15, 35, 60):
@@ -81,7 +81,7 @@ async def through_a_minute(
         await app.app.engine.run_due()
 
 
-async def recovered(app: BotUnderTest, traveller: time_machine.Coordinates) -> None:
+async def recovered(app: BotUnderTest, traveller: time_machine.Traveller) -> None:
     """Telegram answers again; the clock moves to each retry's time; everything due goes."""
     await app.api.faults.resume()
     for _ in range(10):
