@@ -366,3 +366,44 @@ async def test_a_relayed_location_whose_copy_fails_brings_its_header_once(
     await app.settle()
     new = officer.bot_messages[before:]
     assert Counter(m.kind for m in new) == Counter({"text": 1, "location": 1}), new
+
+
+# -- a booking's confirmation --------------------------------------------------------------
+
+
+async def test_a_booking_confirmed_while_telegram_refuses_replies_is_kept_once(
+    fapp: BotUnderTest,
+) -> None:
+    """The confirmation is a reply to the client's own press, not a timed item: while
+    Telegram refuses every send (updates still arrive), the booking is stored but its
+    confirmation is lost. After the outage the client finds it under Appointments, and a
+    second press of the old Confirm books nothing more."""
+    from tests.e2e.test_appointments_booking import (
+        CONFIRM,
+        MONDAY,
+        booked,
+        choose,
+        now_is,
+        officer_with_reception,
+    )
+    from tests.harness import join
+
+    app = fapp
+    officer = await officer_with_reception(app, 9801)
+    person = await join(app, officer, 9802)
+    sends = ["sendMessage", "editMessageText", "sendDocument", "sendLocation",
+             "sendVenue", "answerCallbackQuery"]  # fmt: skip
+    with now_is(MONDAY):
+        await person.press("📅 Appointments")
+        confirm = await choose(person, "9", "10:30")
+        outage = app.api.faults.fail_with(502, methods=sends)
+        await person.press(CONFIRM)
+        assert len(await booked(app, 9802)) == 1  # stored, though nobody was told
+        await app.api.faults.end(outage)
+        [mine] = await person.press("📅 Appointments")
+        assert "Time: Wednesday 9 December, 10:30" in mine.body
+        await person.press_data(
+            next(d for row in confirm.inline_buttons for t, d in row if t == CONFIRM),
+            confirm.message_id,
+        )
+        assert len(await booked(app, 9802)) == 1
