@@ -155,9 +155,8 @@ def watch_replies(subject: Subject) -> None:
     api.state.add_message = add  # type: ignore[method-assign]
 
 
-def send_text(subject: Subject, user_id: int, text: str) -> None:
+def push_text(api: FakeBotAPI, user_id: int, text: str) -> None:
     """What FakeUser.send does, without waiting for the reaction."""
-    api = subject.api
     msg = Msg(
         message_id=api.state.next_message_id(user_id),
         chat_id=user_id,
@@ -170,8 +169,13 @@ def send_text(subject: Subject, user_id: int, text: str) -> None:
     if command is not None:
         msg.entities = [{"type": "bot_command", "offset": 0, "length": len(command.group(0))}]
     api.state.add_message(msg)
-    subject.sent_at[user_id] = (time.perf_counter(), text)
     api.push_update({"message": msg.raw})
+
+
+def send_text(subject: Subject, user_id: int, text: str) -> None:
+    """A text to the subject's bot, timed until its first reply (Subject.reply_seen)."""
+    subject.sent_at[user_id] = (time.perf_counter(), text)
+    push_text(subject.api, user_id, text)
 
 
 async def answered(subjects: list[Subject], within: float = 30.0) -> None:
