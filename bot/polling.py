@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +35,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
+from pydantic_core import PydanticSerializationError
 
 from bot.errors import PollingError
 from db import inbox
@@ -230,9 +233,14 @@ class DurablePolling:
             stopping.cancel()
 
     async def _store(self, updates: list[Update]) -> bool:
-        batch = [
-            (u.update_id, u.model_dump_json(exclude_none=True, by_alias=True)) for u in updates
-        ]
+        batch = []
+        for n, update in enumerate(updates):
+            try:
+                text = update.model_dump_json(exclude_none=True, by_alias=True)
+            except PydanticSerializationError:  # a lone surrogate: replaced in what is handled too
+                updates[n] = update = _without_lone_surrogates(update, self.bot)
+                text = update.model_dump_json(exclude_none=True, by_alias=True)
+            batch.append((update.update_id, text))
         try:
             await inbox.store(self.db, batch)
         except Exception as exc:
@@ -256,3 +264,17 @@ class DurablePolling:
         """Sleeps `delay` seconds, or less when a stop is asked for meanwhile."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), delay)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(update: Update, bot: Bot) -> Update:
+    """The update with U+FFFD for each UTF-16 surrogate that has no partner. JSON can carry one
+    as an escape ("\\ud800"), but UTF-8 cannot: the inbox, the database and any reply would
+    refuse it, and an update that cannot be stored would stop polling. (Pairs were already
+    joined into one character when the JSON was read, so any surrogate left is alone.)"""
+    data = update.model_dump(mode="json", exclude_none=True, by_alias=True)
+    text = _LONE_SURROGATE.sub("\ufffd", json.dumps(data, ensure_ascii=False))
+    log.warning("Update %d carried a lone surrogate: replaced with U+FFFD", update.update_id)
+    return Update.model_validate_json(text, context={"bot": bot})

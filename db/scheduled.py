@@ -203,6 +203,22 @@ async def append_in(conn: aiosqlite.Connection, dedupe_key: str, field: str, val
     return cursor.rowcount > 0
 
 
+# The payload key listing the parts of a multi-part item already sent (scheduler/context.py).
+SENT_PARTS = "_sent_parts"
+
+
+async def note_sent_part(db: Database, item: ScheduledItem, part: str) -> None:
+    """Records in the item's payload that one of its parts went out, so that a retry (after a
+    5xx, a network error or a restart) does not send that part again. Only an item in flight."""
+    sent = [str(p) for p in item.payload.get(SENT_PARTS, [])]
+    if part not in sent:
+        item.payload[SENT_PARTS] = [*sent, part]
+    await db.execute(
+        "UPDATE scheduled_items SET payload = ? WHERE id = ? AND status = 'sending'",
+        (encode_payload(item.payload), item.id),
+    )
+
+
 async def schedule(db: Database, **kwargs: Any) -> int | None:
     """`schedule_in` in a transaction of its own."""
     async with db.transaction() as conn:

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from .faults import Faults
 from .methods import OUTGOING, BotMethods
 from .models import ApiError, CallbackAnswer, JsonDict, Msg
 from .params import Params, read_params
@@ -120,6 +121,10 @@ class FakeBotAPI:
         self._faults: dict[str, list[_Fault]] = {}
         self._users: dict[int, FakeUser] = {}
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._port = 0
+        # Outages (5xx, hanging calls, refused connections) for a while: emulator/faults.py.
+        self.faults = Faults(self)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -131,13 +136,26 @@ class FakeBotAPI:
         # Short shutdown: long-polls are woken by stop(), nothing else lingers.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        await self._site.start()
         sockets = self._runner.addresses
-        port = sockets[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._port = sockets[0][1]
+        self.base_url = f"http://127.0.0.1:{self._port}"
+
+    async def close_listener(self) -> None:
+        """Stop listening (connections are refused); the server keeps its state and port."""
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+
+    async def open_listener(self) -> None:
+        """Listen again on the same port after close_listener()."""
+        if self._runner is not None and self._site is None:
+            self._site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+            await self._site.start()
 
     async def stop(self) -> None:
+        await self.faults.resume()  # release calls held by an outage
         self.state.closing = True
         self.state.notify()  # release pending getUpdates long-polls
         await self.webhook.stop()
@@ -307,6 +325,10 @@ class FakeBotAPI:
 
     # -- HTTP ------------------------------------------------------------------
 
+    def method_name(self, method: str) -> str:
+        """The Bot API's spelling of ``method``; ValueError when the fake lacks it."""
+        return self._method_name(method)
+
     def _method_name(self, method: str) -> str:
         name = self._canonical.get(method.lower())
         if name is None:
@@ -355,8 +377,10 @@ class FakeBotAPI:
         try:
             if self.latency > 0:
                 await asyncio.sleep(self.latency / 2)
-            self.requests.append((method, data))
-            answer = await self._answer(method, data)
+            answer = await self.faults.intercept(method)
+            if answer is None:
+                self.requests.append((method, data))
+                answer = await self._answer(method, data)
             if self.latency > 0:
                 await asyncio.sleep(self.latency / 2)
             return answer
@@ -378,6 +402,10 @@ class FakeBotAPI:
             return self._error(method, exc)
         dropped = fault is not None and fault.drop
         return Answer(200, {"ok": True, "result": result}, dropped=dropped)
+
+    def error_answer(self, method: str, error: ApiError) -> Answer:
+        """``error`` as the answer to ``method``, recorded in :attr:`errors`."""
+        return self._error(method, error)
 
     def _error(self, method: str, error: ApiError) -> Answer:
         self.errors.append((method, error.status, error.description))

@@ -4,6 +4,7 @@ recipient."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from core.dates import format_datetime, format_when
 from core.text import N_
 from db.database import Database
-from db.scheduled import ScheduledItem
+from db.scheduled import SENT_PARTS, ScheduledItem, note_sent_part
 from scheduler.pacing import ChatPacer
 from scheduler.settings import EngineSettings
 
@@ -104,6 +105,17 @@ class Delivery:
             return await self.bot.send_message(self.item.recipient_id, text, **kwargs)
         finally:
             self.paced()
+
+    async def once(self, part: str, send: Callable[[], Awaitable[object]]) -> None:
+        """Send one part of an item made of several messages (a text, then a map pin or a
+        file) at most once across the item's retries: when it went out, that is recorded
+        before the next part is tried, so an outage between two parts makes the retry send
+        only what is missing. The last part needs no `once` (the item is then marked sent).
+        A kill -9 between a part's send and its record can still repeat that one part."""
+        if part in self.item.payload.get(SENT_PARTS, []):
+            return
+        await send()
+        await note_sent_part(self.db, self.item, part)
 
     async def copy_message(self, from_chat_id: int, message_id: int, **kwargs: Any) -> None:
         """Copy a message (any content) to the item's recipient, paced."""

@@ -265,9 +265,12 @@ async def remind(item: ScheduledItem, delivery: Delivery) -> Outcome:
     text = _reminder_text(delivery, appointment, before)
     if note := delivery.late_note():
         text += "\n" + note
-    await delivery.send_message(text, reply_markup=reply_buttons(delivery.gettext, appointment.id))
-    if day_before:
+    markup = reply_buttons(delivery.gettext, appointment.id)
+    if day_before:  # two messages: an outage after the text makes the retry send the pin only
+        await delivery.once("text", lambda: delivery.send_message(text, reply_markup=markup))
         await _send_pin(delivery, appointment)
+    else:
+        await delivery.send_message(text, reply_markup=markup)
     return SENT
 
 
@@ -441,11 +444,13 @@ async def news(item: ScheduledItem, delivery: Delivery) -> Outcome:
     where = "\n".join(_where(delivery, appointment))
     markup: InlineKeyboardMarkup | None = None
     if event == ASSIGNED:
-        await _send_document(delivery, document, delivery.gettext(ICS_ADD))
+        ics = delivery.gettext(ICS_ADD)
+        await delivery.once("ics", lambda: _send_document(delivery, document, ics))
         text = "\n".join([delivery.gettext(ASSIGNED_TEXT), where, "", delivery.gettext(CONFIRM)])
         markup = reply_buttons(delivery.gettext, appointment.id)
     else:
-        await _send_document(delivery, document, delivery.gettext(ICS_REMOVE))
+        ics = delivery.gettext(ICS_REMOVE)
+        await delivery.once("ics", lambda: _send_document(delivery, document, ics))
         if event == DAY_OFF:
             text = delivery.gettext(DAY_OFF_TEXT) + "\n" + where
             slots = (

@@ -218,7 +218,7 @@ async def _copy(
             )
             return
     # The header does not fit with the content, or the content has no caption.
-    await delivery.send_message(header, reply_markup=buttons)
+    await delivery.once("header", lambda: delivery.send_message(header, reply_markup=buttons))
     await delivery.copy_message(chat, original)
 
 
