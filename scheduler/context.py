@@ -24,7 +24,6 @@ from scheduler.settings import EngineSettings
 if TYPE_CHECKING:
     from scheduler.engine import Engine
 
-QUEUE_IS_NOT_LATE = timedelta(hours=1)
 LATE_NOTE = N_("⏰ This message is late: it was planned for {time}.")
 
 
@@ -40,6 +39,7 @@ class Delivery:
     language: str  # the recipient's language (saved choice, else DEFAULT_LANGUAGE)
     zone: ZoneInfo  # the recipient's time zone (their own, else TIMEZONE)
     pacer: ChatPacer = field(repr=False)
+    pass_began_at: datetime | None = None  # the engine's pass that claimed it (None: outside one)
     sent_messages: int = 0
 
     @property
@@ -49,16 +49,17 @@ class Delivery:
 
     @property
     def queued(self) -> bool:
-        """Due while the engine was running and handled at its first try, within the hour:
-        any wait was the engine's own queue, not an outage. The national morning (25,500
-        reminders at 09:00) takes Telegram's 30/s a quarter of an hour; a reminder handed
-        over at 09:12 is on time for its reader, not "late, planned for 09:00"."""
-        started = self.engine.started_at
+        """Claimed at its first try by a pass that began in time (within
+        SCHEDULER_LATE_AFTER_SECONDS of the item's due time) and has been working through
+        the backlog since: any wait was the engine's own queue, not an outage or a bot that
+        was down. The national morning (25,500 reminders at 09:00) takes Telegram's 30/s a
+        quarter of an hour; a reminder handed over at 09:12 is on time for its reader, not
+        "late, planned for 09:00"."""
+        began = self.pass_began_at
         return (
-            started is not None
-            and started <= self.item.due_at
+            began is not None
+            and began - self.item.due_at <= self.settings.late_after
             and self.item.attempts <= 1
-            and self.lateness <= QUEUE_IS_NOT_LATE
         )
 
     @property

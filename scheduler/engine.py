@@ -89,7 +89,6 @@ class Engine:
         self.runner = DueRunner(self)
         self.wakeup: Wakeup | None = None
         self.recovered = 0  # rows found 'sending' at the last start
-        self.started_at: datetime | None = None  # when start() last ran (the engine's clock)
 
     # -- registration ------------------------------------------------------------------------
 
@@ -239,7 +238,6 @@ class Engine:
         if self.wakeup is not None:
             return
         self.stopping.clear()
-        self.started_at = self.now()
         self.recovered = await scheduled.recover_in_flight(self.db)
         if self.recovered:
             # Each may have reached Telegram before the crash: the documented duplicate window.

@@ -76,6 +76,9 @@ class DueRunner:
         # running) and when it last got anywhere (claimed or finished an item).
         self.pass_started: float | None = None
         self.last_progress: float | None = None
+        # The engine's time when the running pass began: what it claims while working
+        # through a backlog is queued, not late (Delivery.queued).
+        self.pass_began_at: datetime | None = None
 
     def cancel_in_flight(self) -> None:
         """Last resort at shutdown: their rows stay 'sending' and are recovered at next start."""
@@ -89,10 +92,11 @@ class DueRunner:
         loop = asyncio.get_running_loop()
         async with self.lock:
             self.pass_started = self.last_progress = loop.time()
+            self.pass_began_at = now or engine.now()
             try:
                 await self._pass(now, report)
             finally:
-                self.pass_started = None
+                self.pass_started = self.pass_began_at = None
         engine.counters.add(report)
         if report.claimed:
             log.info("Scheduler pass: %s", report.summary())
@@ -210,6 +214,7 @@ class DueRunner:
             or settings.default_language,
             zone=settings.zone_for(person.timezone if person else None),
             pacer=engine.pacer,
+            pass_began_at=self.pass_began_at,
         )
 
     async def _record(
