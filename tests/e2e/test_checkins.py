@@ -34,6 +34,14 @@ def at(moment: datetime) -> Iterator[object]:
         yield traveller
 
 
+def early_morning() -> datetime:
+    """06:00 in Almaty, tomorrow: a schedule set then for later in the day starts that day,
+    whenever the suite runs (a test that set one at the wall clock's time failed in the
+    hour before it)."""
+    tomorrow = datetime.now(ALMATY).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(6, 0), tzinfo=ALMATY)
+
+
 def next_local(hour: int, minute: int = 0) -> datetime:
     """The next time the clock in Almaty shows hour:minute, at least an hour from now (UTC)."""
     now = datetime.now(UTC)
@@ -76,9 +84,10 @@ async def digest_due(app: BotUnderTest) -> datetime:
 async def test_a_daily_check_in_fires_at_local_time_and_is_confirmed(app: BotUnderTest) -> None:
     officer = await app.caseworker(601)
     person = await join(app, officer, 602)
-    await set_daily(officer, "10:00")
-    checkin = await planned(app, 602)
-    expected = next_local(10)
+    with at(early_morning()):
+        await set_daily(officer, "10:00")
+        checkin = await planned(app, 602)
+        expected = next_local(10)
     assert checkin.opens_at == expected
     assert checkin.closes_at == expected + timedelta(hours=12)
     assert "every day at 10:00" in officer.last.body
@@ -214,9 +223,10 @@ async def test_weekdays_and_every_n_days_are_saved_as_chosen(app: BotUnderTest) 
 async def test_a_check_in_in_quiet_hours_moves_to_eight_in_the_morning(app: BotUnderTest) -> None:
     officer = await app.caseworker(631)
     await join(app, officer, 632)
-    await set_daily(officer, "23:30")
-    checkin = await planned(app, 632)
-    assert checkin.planned_at == next_local(23, 30)
+    with at(early_morning()):
+        await set_daily(officer, "23:30")
+        checkin = await planned(app, 632)
+        assert checkin.planned_at == next_local(23, 30)
     assert checkin.opens_at.astimezone(ALMATY).time() == time(8, 0)
     assert checkin.opens_at - checkin.planned_at == timedelta(hours=8, minutes=30)
 
