@@ -42,11 +42,15 @@ REMIND = "appointment.remind"  # to the client: N days / hours before (payload "
 ACK_CHECK = "appointment.ack_check"  # to the caseworker: an assigned visit not acknowledged
 ALERT = "appointment.alert"  # to the caseworker (else admins): the client cannot come as planned
 NEWS = "appointment.news"  # to the client: assigned, moved or cancelled by the office, day off
+# To the client: their own booking, move or cancellation confirmed (text, map pin, .ics).
+CONFIRMATION = "appointment.confirm"
 
-# What a NEWS item reports (payload "event").
+# What a NEWS item reports (payload "event"); a CONFIRMATION item: BOOKED, MOVED or CANCELLED.
 ASSIGNED = "assigned"
 CANCELLED = "cancelled"
 DAY_OFF = "day_off"
+BOOKED = "booked"
+MOVED = "moved"
 
 
 class BookingError(Exception):
@@ -76,6 +80,22 @@ def alert_key(appointment: Appointment, answer: str, recipient: int | None = Non
     """An ALERT's key: kept apart from the appointment's items (see answer())."""
     key = f"appointment-alert:{appointment.client_id}:{appointment.id}:{appointment.sequence}:{answer}"
     return key if recipient is None else f"{key}:{recipient}"
+
+
+def confirm_key(appointment: Appointment, event: str) -> str:
+    """A CONFIRMATION item's key: under the appointment's prefix, so a move or cancel right after
+    replaces a confirmation still waiting for Telegram with its own."""
+    return item_key(appointment, f"confirm-{event}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The client's own press a change answers: its confirmation is a CONFIRMATION item stored
+    with the change, sent at once by the handler (`Engine.deliver_now(confirm_key(...))`)
+    and retried by the engine when Telegram refuses it."""
+
+    screen: int | None  # the pressed screen's message id: the confirmation replaces it
+    language: str  # the screen's language, the confirmation's too
 
 
 @dataclass(frozen=True)
@@ -189,6 +209,35 @@ async def _news_in(
     return now
 
 
+async def _confirm_in(
+    conn: aiosqlite.Connection,
+    appointment: Appointment,
+    event: str,
+    reply: Reply | None,
+    now: datetime,
+) -> None:
+    """The client's confirmation, due now. Not poked: the handler delivers it at once, and
+    the dispatcher takes it up only when that fails (or the process died before)."""
+    if reply is None:
+        return
+    await scheduled.schedule_in(
+        conn,
+        kind=CONFIRMATION,
+        recipient_id=appointment.client_id,
+        due_at=now,
+        now=now,
+        payload={
+            "appointment": appointment.id,
+            "client": appointment.client_id,
+            "sequence": appointment.sequence,
+            "event": event,
+            "screen": reply.screen,
+            "language": reply.language,
+        },
+        dedupe_key=confirm_key(appointment, event),
+    )
+
+
 async def book(
     db: Database,
     engine: Engine,
@@ -200,10 +249,12 @@ async def book(
     client_zone: ZoneInfo,
     quiet: QuietHours | None,
     origin: Origin = Origin.BOOKED,
+    reply: Reply | None = None,
 ) -> Appointment:
     """Books a free slot for a client (or assigns a visit: `origin=ASSIGNED`, which also tells
     the client). Raises SlotTakenError when another booking won the slot, BookingError when the
-    slot is not offered, too close, or the client holds too many."""
+    slot is not offered, too close, or the client holds too many. With `reply` (the client
+    booked it), their confirmation is stored with it (CONFIRMATION, `confirm_key(..., BOOKED)`)."""
     now = engine.now()
     earliest = now + rules.cutoff if origin is Origin.BOOKED else now
     if not await _is_free(db, where, starts_at, earliest):
@@ -228,6 +279,7 @@ async def book(
         dues = await _plan_in(conn, appointment, rules, client_zone, quiet, now)
         if origin is Origin.ASSIGNED:
             dues.append(await _news_in(conn, appointment, ASSIGNED, now))
+        await _confirm_in(conn, appointment, BOOKED, reply, now)
     _poke(engine, dues)
     return appointment
 
@@ -242,9 +294,11 @@ async def move(
     rules: AppointmentRules,
     client_zone: ZoneInfo,
     quiet: QuietHours | None,
+    reply: Reply | None = None,
 ) -> Appointment:
     """Moves an upcoming appointment to another free slot (same UID, SEQUENCE + 1): its
-    reminders are replanned in the same transaction. Raises SlotTakenError or BookingError."""
+    reminders (and, with `reply`, the client's confirmation) are planned in the same
+    transaction. Raises SlotTakenError or BookingError."""
     now = engine.now()
     if appointment.starts_at - now < rules.cutoff:
         raise BookingError(TOO_LATE)
@@ -265,6 +319,7 @@ async def move(
         updated = await appointments.get_in(conn, appointment.id)
         assert updated is not None
         dues = await _plan_in(conn, updated, rules, client_zone, quiet, now)
+        await _confirm_in(conn, updated, MOVED, reply, now)
     _poke(engine, dues)
     return updated
 
@@ -277,9 +332,11 @@ async def cancel(
     by: str,
     rules: AppointmentRules | None = None,
     now: datetime,
+    reply: Reply | None = None,
 ) -> Appointment:
     """Cancels an upcoming appointment with its pending items. A client is held to the
-    cutoff (`rules` given); the office is not, and the client is then told (NEWS)."""
+    cutoff (`rules` given) and, with `reply`, gets a confirmation (CONFIRMATION) stored with it;
+    the office is not, and the client is then told (NEWS)."""
     if rules is not None and appointment.starts_at - now < rules.cutoff:
         raise BookingError(TOO_LATE)
     dues = []
@@ -291,6 +348,7 @@ async def cancel(
         assert updated is not None
         if by != "client":
             dues.append(await _news_in(conn, updated, CANCELLED, now))
+        await _confirm_in(conn, updated, CANCELLED, reply, now)
     _poke(engine, dues)
     return updated
 

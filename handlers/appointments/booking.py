@@ -1,7 +1,9 @@
 """The client books an appointment with their caseworker, or moves one, as easily as on a
 booking site: a month calendar where only the days with free times can be pressed, then
 that day's free times, then one confirmation screen; the booking (or move) is confirmed
-with the details, the map pin and an .ics file.
+with the details, the map pin and an .ics file: an engine item stored with the booking and
+sent at once from here (timed.py: `confirm`), so a refusal by Telegram delays it, never
+loses it.
 
 Every press re-reads everything: the client must still have an officer, the slots are
 computed again from that officer's reception hours and appointments (a forged day or
@@ -45,7 +47,6 @@ from db import appointments, users
 from db.appointments import Appointment, Origin, SlotTakenError
 from db.database import Database
 from db.users import User
-from handlers.appointments.calendar_file import ics_file
 from handlers.appointments.callbacks import (
     BookConfirm,
     BookDay,
@@ -415,26 +416,26 @@ def booked_text(
     )
 
 
-async def send_calendar_file(
-    bot: Bot, chat_id: int, appointment: Appointment, now: datetime
-) -> None:
-    """The .ics after the text: a new event, its move (same UID, higher SEQUENCE) or its removal."""
+def calendar_caption(appointment: Appointment) -> str:
+    """The .ics file's caption: a new event or its move (same UID, higher SEQUENCE), or its
+    removal."""
     if appointment.upcoming:
-        caption = _("📎 Open this file to add the appointment to your phone's calendar.")
-    else:
-        caption = _("📎 Open this file to remove the appointment from your phone's calendar.")
-    await bot.send_document(chat_id, ics_file(appointment, summary(), now), caption=caption)
+        return _("📎 Open this file to add the appointment to your phone's calendar.")
+    return _("📎 Open this file to remove the appointment from your phone's calendar.")
 
 
-async def send_confirmation_extras(
-    bot: Bot, chat_id: int, appointment: Appointment, now: datetime
-) -> None:
-    """After the confirmation's text: the map pin (when the place has one), then the .ics."""
-    if appointment.latitude is not None and appointment.longitude is not None:
-        await bot.send_location(
-            chat_id, latitude=appointment.latitude, longitude=appointment.longitude
-        )
-    await send_calendar_file(bot, chat_id, appointment, now)
+def reply_to(query: CallbackQuery) -> service.Reply:
+    """The client's confirmation replaces the screen pressed, in the language it was in."""
+    message = query.message
+    screen = message.message_id if isinstance(message, Message) else None
+    return service.Reply(screen=screen, language=get_i18n().current_locale)
+
+
+async def confirm(engine: Engine, appointment: Appointment, event: str) -> None:
+    """Sends the client's confirmation (stored with the change) now, in this task: the text
+    in place of the pressed screen, the map pin, the .ics (timed.py: `confirm`). When
+    Telegram refuses it, the engine sends it with its retries (then as a new message)."""
+    await engine.deliver_now(service.confirm_key(appointment, event))
 
 
 # -- showing a screen -----------------------------------------------------------------------
@@ -636,6 +637,7 @@ async def pressed_confirm(
     slot = await _still_offered(query, bot, db, booking, callback_data.at, callback_answer, True)
     if slot is None:
         return
+    reply = reply_to(query)
     try:
         if booking.moving is None:
             appointment = await service.book(
@@ -647,6 +649,7 @@ async def pressed_confirm(
                 rules=booking.rules,
                 client_zone=booking.zone,
                 quiet=settings.quiet,
+                reply=reply,
             )
         else:
             appointment = await service.move(
@@ -658,6 +661,7 @@ async def pressed_confirm(
                 rules=booking.rules,
                 client_zone=booking.zone,
                 quiet=settings.quiet,
+                reply=reply,
             )
     except SlotTakenError:
         await show(query, bot, await _after_race(db, engine, booking, slot), in_place=True)
@@ -672,9 +676,7 @@ async def pressed_confirm(
         else:
             refuse(callback_answer, gone_text())
         return
-    text = booked_text(appointment, booking.zone, booking.rules, moved=booking.moving is not None)
-    await show(query, bot, (text, None), in_place=True)
-    await send_confirmation_extras(bot, user.telegram_id, appointment, engine.now())
+    await confirm(engine, appointment, service.BOOKED if booking.moving is None else service.MOVED)
 
 
 async def _after_race(db: Database, engine: Engine, booking: Booking, wanted: datetime) -> Screen:

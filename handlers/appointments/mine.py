@@ -326,7 +326,13 @@ async def pressed_cancel_yes(
     zone = settings.zone_for(user.timezone)
     try:
         cancelled = await service.cancel(
-            db, engine, appointment=appointment, by="client", rules=rules, now=now
+            db,
+            engine,
+            appointment=appointment,
+            by="client",
+            rules=rules,
+            now=now,
+            reply=booking.reply_to(query),
         )
     except BookingError as error:
         if error.code == service.TOO_LATE:
@@ -334,7 +340,12 @@ async def pressed_cancel_yes(
         else:
             refuse(callback_answer, booking.gone_text())
         return
-    text = "\n\n".join(
+    await booking.confirm(engine, cancelled, service.CANCELLED)
+
+
+def cancelled_text(cancelled: Appointment, zone: ZoneInfo, now: datetime) -> str:
+    """The confirmation of the client's own cancellation (timed.py sends it, with the .ics)."""
+    return "\n\n".join(
         [
             _("✖️ Your appointment is cancelled."),
             details(cancelled, zone, now),
@@ -343,8 +354,6 @@ async def pressed_cancel_yes(
             ),
         ]
     )
-    await booking.show(query, bot, (text, None), in_place=True)
-    await booking.send_calendar_file(bot, user.telegram_id, cancelled, now)
 
 
 async def pressed_move(

@@ -16,16 +16,23 @@ a client does to their appointments.
 - NEWS, to the client: a visit assigned (with its .ics and the answer buttons), an
   appointment cancelled by the office (.ics METHOD:CANCEL), or cancelled for a day off
   (with the next free times of the same officer as buttons).
+- CONFIRMATION, to the client: their own booking, move or cancellation confirmed (the text,
+  the map pin, the .ics), stored with the change. A reply to their press (REPLY priority,
+  no quiet hours): the handler delivers it at once in place of the pressed screen; when
+  Telegram refused that, the engine's retry sends the text as a new message, with each
+  part sent once (`delivery.once`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 from aiogram import html
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -37,6 +44,7 @@ from db.appointments import Appointment
 from db.clients import Client
 from db.scheduled import ScheduledItem
 from db.users import Role
+from handlers.appointments import booking, mine
 from handlers.appointments.answers import reply_buttons
 from handlers.appointments.calendar_file import ics_file
 from handlers.appointments.callbacks import BookSlot, pack_moment
@@ -51,8 +59,11 @@ from services.appointments import (
     ACK_CHECK,
     ALERT,
     ASSIGNED,
+    BOOKED,
     CANCELLED,
+    CONFIRMATION,
     DAY_OFF,
+    MOVED,
     NEWS,
     REMIND,
     alert_key,
@@ -476,6 +487,74 @@ async def news(item: ScheduledItem, delivery: Delivery) -> Outcome:
     return SENT
 
 
+# -- CONFIRMATION ----------------------------------------------------------------------------
+
+
+async def _reply(delivery: Delivery, send: Callable[[], Awaitable[object]]) -> None:
+    """A part of the confirmation: sent as a reply is (the chat was paced once, before the
+    first part), and recorded for the chat's pace."""
+    try:
+        await send()
+    finally:
+        delivery.paced()
+
+
+async def _confirmation_text(delivery: Delivery, text: str, screen: int | None) -> None:
+    """In place of the pressed screen; as a new message when there is none (a retry) or it
+    can no longer be edited."""
+    chat = delivery.item.recipient_id
+    if screen is not None:
+        try:
+            await delivery.bot.edit_message_text(text, chat_id=chat, message_id=screen)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return
+    await delivery.bot.send_message(chat, text)
+
+
+async def confirm(item: ScheduledItem, delivery: Delivery) -> Outcome:
+    """The client's own booking, move or cancellation: the text (the screens' own, in the
+    screen's language), the map pin of a booking or move, then the .ics."""
+    appointment = await appointments.get(delivery.db, int(item.payload.get("appointment", 0)))
+    if appointment is None or appointment.client_id != item.recipient_id:
+        return Drop("not_applicable")
+    if int(item.payload.get("sequence", -1)) != appointment.sequence:
+        return Drop("superseded")  # moved or cancelled since: that change is confirmed
+    if delivery.now >= appointment.starts_at:
+        return Drop("started")
+    event = str(item.payload.get("event", ""))
+    if event not in (BOOKED, MOVED, CANCELLED):
+        return Drop("unknown_event")
+    delivery.language = str(item.payload.get("language") or delivery.language)
+    with delivery.i18n.context(), delivery.i18n.use_locale(delivery.language):
+        if event == CANCELLED:
+            text = mine.cancelled_text(appointment, delivery.zone, delivery.now)
+        else:
+            rules = delivery.settings.appointments
+            text = booking.booked_text(appointment, delivery.zone, rules, moved=event == MOVED)
+        caption = booking.calendar_caption(appointment)
+        document = ics_file(appointment, booking.summary(), delivery.now)
+    # The handler's own try edits the pressed screen; a retry (Telegram refused it) is news.
+    pressed = item.payload.get("screen")
+    screen = int(pressed) if pressed is not None and item.attempts <= 1 else None
+    if screen is None and (note := delivery.late_note()):
+        text += "\n" + note
+    chat = item.recipient_id
+    await delivery.pace()
+    await delivery.once(
+        "text", lambda: _reply(delivery, lambda: _confirmation_text(delivery, text, screen))
+    )
+    latitude, longitude = appointment.latitude, appointment.longitude
+    if event != CANCELLED and latitude is not None and longitude is not None:
+        await delivery.once(
+            "pin",
+            lambda: _reply(delivery, lambda: delivery.bot.send_location(chat, latitude, longitude)),
+        )
+    await _reply(delivery, lambda: delivery.bot.send_document(chat, document, caption=caption))
+    return SENT
+
+
 # -- archiving ------------------------------------------------------------------------------
 
 
@@ -494,3 +573,5 @@ def register(engine: Engine) -> None:
     engine.register(ACK_CHECK, ack_check)
     engine.register(ALERT, alert, on_failed=alert_failed(engine), priority=Priority.ALERT)
     engine.register(NEWS, news)
+    # A reply to the client's press: before alerts and reminders, at any hour.
+    engine.register(CONFIRMATION, confirm, priority=Priority.REPLY)

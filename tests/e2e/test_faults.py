@@ -374,16 +374,16 @@ async def test_a_relayed_location_whose_copy_fails_brings_its_header_once(
 async def test_a_booking_confirmed_while_telegram_refuses_replies_is_kept_once(
     fapp: BotUnderTest,
 ) -> None:
-    """The confirmation is a reply to the client's own press, not a timed item: while
-    Telegram refuses every send (updates still arrive), the booking is stored but its
-    confirmation is lost. After the outage the client finds it under Appointments, and a
-    second press of the old Confirm books nothing more."""
+    """The confirmation (its text, the map pin, the .ics) is stored with the booking: while
+    Telegram refuses every send (updates still arrive), the booking is kept and so is its
+    confirmation, retried through the outage; once Telegram answers, the client gets it
+    once, each part once. A second press of the old Confirm books and sends nothing."""
     from tests.e2e.test_appointments_booking import (
         CONFIRM,
         MONDAY,
         booked,
         choose,
-        now_is,
+        ics_of,
         officer_with_reception,
     )
     from tests.harness import join
@@ -393,15 +393,40 @@ async def test_a_booking_confirmed_while_telegram_refuses_replies_is_kept_once(
     person = await join(app, officer, 9802)
     sends = ["sendMessage", "editMessageText", "sendDocument", "sendLocation",
              "sendVenue", "answerCallbackQuery"]  # fmt: skip
-    with now_is(MONDAY):
+    with time_machine.travel(MONDAY, tick=True) as traveller:
         await person.press("📅 Appointments")
         confirm = await choose(person, "9", "10:30")
-        outage = app.api.faults.fail_with(502, methods=sends)
+        before = len(app.api.outgoing(9802))
+        app.api.faults.fail_with(502, methods=sends)
         await person.press(CONFIRM)
-        assert len(await booked(app, 9802)) == 1  # stored, though nobody was told
-        await app.api.faults.end(outage)
-        [mine] = await person.press("📅 Appointments")
-        assert "Time: Wednesday 9 December, 10:30" in mine.body
+        assert len(await booked(app, 9802)) == 1
+        assert app.api.faults.spoiled["editMessageText"] >= 1  # the confirmation was tried
+        start = app.app.engine.now()
+        await through_a_minute(app, traveller, start)
+        [row] = await app.db.fetchall(
+            "SELECT status, attempts, last_error FROM scheduled_items "
+            "WHERE kind = 'appointment.confirm'"
+        )
+        assert row["status"] == "pending"  # kept, to be tried again
+        assert row["attempts"] >= 4
+        assert row["last_error"] == "server_error"
+        assert len(app.api.outgoing(9802)) == before  # nothing reached the client yet
+        assert "Please check and confirm" in confirm.body
+
+        await recovered(app, traveller)
+        new = app.api.outgoing(9802)[before:]
+        assert [m.kind for m in new] == ["text", "location", "document"], new
+        assert new[0].body.startswith("✅ You are booked.")
+        assert "Time: Wednesday 9 December, 10:30" in new[0].body
+        assert str(ics_of(new[2])["METHOD"]) == "REQUEST"
+
+        # The old Confirm, pressed again: nothing booked, nothing sent twice.
         [data] = [d for row in confirm.inline_buttons for t, d in row if t == CONFIRM and d]
         await person.press_data(data, confirm.message_id)
+        await app.settle()
         assert len(await booked(app, 9802)) == 1
+        assert app.api.outgoing(9802)[before:] == new
+        sent = await app.db.fetchval(
+            "SELECT count(*) FROM scheduled_items WHERE kind = 'appointment.confirm'"
+        )
+        assert sent == 1
