@@ -279,6 +279,24 @@ async def test_the_cutoff_refuses_a_late_cancel(app: BotUnderTest) -> None:
         assert (await booked(app, 732))[0].status is Status.BOOKED
 
 
+async def test_a_booking_at_night_is_confirmed_at_once(app: BotUnderTest) -> None:
+    """Quiet hours (22:00–08:00 here) hold reminders, not the answer to a press: the
+    confirmation of a booking and of its cancellation come at once, at 23:30."""
+    officer = await officer_with_reception(app, 741)
+    person = await join(app, officer, 742)
+    with now_is(datetime(2026, 12, 7, 23, 30, tzinfo=ALMATY)):
+        await person.press("📅 Appointments")
+        confirm = await choose(person, "9", "10:30")
+        replies = await person.press(CONFIRM)
+        assert confirm.body.startswith("✅ You are booked.")
+        assert [m.kind for m in replies] == ["location", "document"]
+        [mine] = await person.press("📅 Appointments")
+        await person.press("✖️ Cancel")
+        replies = await person.press("✖️ Yes, cancel it")
+        assert mine.body.startswith("✖️ Your appointment is cancelled.")
+        assert str(ics_of(replies[-1])["METHOD"]) == "CANCEL"
+
+
 async def test_a_person_without_an_officer_is_told_how_to_connect(app: BotUnderTest) -> None:
     person = await app.client(781)
     [answer] = await person.command("appointments")
