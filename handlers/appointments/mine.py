@@ -261,11 +261,27 @@ async def _changeable(
     return appointment
 
 
-def _cannot_cancel_assigned() -> str:
-    return _(
-        "Your officer assigned this visit, so it cannot be cancelled in the bot. You can move "
-        "it; if you cannot come at all, write to your officer."
-    )
+async def _cancellable(
+    callback_data: Mine,
+    user: User,
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    callback_answer: CallbackAnswer,
+) -> Appointment | None:
+    """The client's own changeable appointment, if they booked it themselves: a visit their
+    officer assigned can be moved but not cancelled in the bot (refused with a reason)."""
+    appointment = await _changeable(callback_data, user, db, settings, now, callback_answer)
+    if appointment is not None and appointment.origin is not Origin.BOOKED:
+        refuse(
+            callback_answer,
+            _(
+                "Your officer assigned this visit, so it cannot be cancelled in the bot. You "
+                "can move it; if you cannot come at all, write to your officer."
+            ),
+        )
+        return None
+    return appointment
 
 
 async def pressed_cancel(
@@ -279,11 +295,8 @@ async def pressed_cancel(
     callback_answer: CallbackAnswer,
 ) -> None:
     now = engine.now()
-    appointment = await _changeable(callback_data, user, db, settings, now, callback_answer)
+    appointment = await _cancellable(callback_data, user, db, settings, now, callback_answer)
     if appointment is None:
-        return
-    if appointment.origin is not Origin.BOOKED:
-        refuse(callback_answer, _cannot_cancel_assigned())
         return
     zone = settings.zone_for(user.timezone)
     text = _("Cancel this appointment?") + "\n\n" + details(appointment, zone, now)
@@ -316,11 +329,8 @@ async def pressed_cancel_yes(
     callback_answer: CallbackAnswer,
 ) -> None:
     now = engine.now()
-    appointment = await _changeable(callback_data, user, db, settings, now, callback_answer)
+    appointment = await _cancellable(callback_data, user, db, settings, now, callback_answer)
     if appointment is None:
-        return
-    if appointment.origin is not Origin.BOOKED:
-        refuse(callback_answer, _cannot_cancel_assigned())
         return
     rules = settings.appointment_rules
     zone = settings.zone_for(user.timezone)
